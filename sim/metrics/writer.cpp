@@ -1,0 +1,331 @@
+// H5Writer: appends rounds, timing, tables and metadata to the run's HDF5 file, flushing per round.
+#include "sim/metrics/writer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "sim/metrics/detail/h5.hpp"
+
+namespace ledgerfl::metrics {
+
+namespace {
+
+using h5::Handle;
+using h5::Where;
+using K = h5::Handle::Kind;
+
+constexpr double kMissingFloat = std::numeric_limits<double>::quiet_NaN();
+constexpr std::int64_t kMissingInt = std::numeric_limits<std::int64_t>::min();
+
+const char* type_name(core::ColumnType t) {
+  switch (t) {
+    case core::ColumnType::kInt64:
+      return "int64";
+    case core::ColumnType::kFloat64:
+      return "float64";
+    case core::ColumnType::kHash32:
+      return "hash32";
+  }
+  return "?";
+}
+
+// "/a//b/" -> "/a/b"
+std::string normalize_path(const std::string& path) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    const std::size_t j = std::min(path.find('/', i), path.size());
+    if (j > i) {
+      out += '/';
+      out.append(path, i, j - i);
+    }
+    i = j + 1;
+  }
+  return out;
+}
+
+// One record table: rows are packed into a buffer and appended to the dataset in order.
+class H5Table final : public core::TableSink {
+ public:
+  H5Table(const std::string& file_path, std::string path, std::vector<core::ColumnSpec> columns,
+          Handle dataset, Handle mem_type)
+      : file_path_(file_path),
+        path_(std::move(path)),
+        columns_(std::move(columns)),
+        dataset_(std::move(dataset)),
+        mem_type_(std::move(mem_type)) {
+    for (const auto& c : columns_) {
+      offsets_.push_back(row_size_);
+      row_size_ += h5::cell_size(c.type);
+    }
+    buffer_.reserve(row_size_ * 64);
+  }
+
+  void append(std::span<const core::Cell> row) override {
+    if (!dataset_) throw H5Error(fmt::format("{}: {}: file is closed", file_path_, path_));
+    if (row.size() != columns_.size())
+      throw std::invalid_argument(fmt::format("table {}: row has {} cells, expected {}", path_,
+                                              row.size(), columns_.size()));
+    const std::size_t at = buffer_.size();
+    buffer_.resize(at + row_size_);
+    std::byte* dst = buffer_.data() + at;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      const core::ColumnType t = columns_[i].type;
+      const std::size_t want = static_cast<std::size_t>(t);  // variant index matches the enum
+      if (row[i].index() != want) {
+        buffer_.resize(at);
+        throw std::invalid_argument(fmt::format("table {}: column '{}' is {}, got cell of type {}",
+                                                path_, columns_[i].name, type_name(t),
+                                                type_name(core::ColumnType(row[i].index()))));
+      }
+      std::visit([&](const auto& v) { std::memcpy(dst + offsets_[i], &v, sizeof v); }, row[i]);
+    }
+    if (++buffered_ >= H5Writer::kTableBufferRows) flush();
+  }
+
+  void flush() {
+    if (buffered_ == 0 || !dataset_) return;
+    h5::append(dataset_.get(), mem_type_.get(), buffered_, buffer_.data(),
+               Where{file_path_, path_});
+    buffer_.clear();
+    buffered_ = 0;
+  }
+
+  void close() {
+    dataset_.reset();
+    mem_type_.reset();
+  }
+
+  const std::vector<core::ColumnSpec>& columns() const { return columns_; }
+
+ private:
+  const std::string& file_path_;
+  std::string path_;
+  std::vector<core::ColumnSpec> columns_;
+  Handle dataset_;
+  Handle mem_type_;
+  std::vector<std::size_t> offsets_;
+  std::size_t row_size_ = 0;
+  std::vector<std::byte> buffer_;
+  std::size_t buffered_ = 0;
+};
+
+static_assert(std::is_same_v<std::variant_alternative_t<0, core::Cell>, std::int64_t> &&
+                  std::is_same_v<std::variant_alternative_t<1, core::Cell>, double> &&
+                  std::is_same_v<std::variant_alternative_t<2, core::Cell>, core::Hash32>,
+              "Cell alternatives must follow ColumnType order");
+
+}  // namespace
+
+struct H5Writer::Impl {
+  struct Column {
+    std::string name;
+    bool is_int = false;
+    Handle dataset;
+  };
+
+  const std::string& path;
+  Handle file;
+  Handle meta;
+  Handle rounds_group;
+  Handle timing_group;
+  Handle wall_s;
+  std::vector<Column> columns;
+  std::unordered_map<std::string, std::size_t> column_index;
+  std::vector<std::pair<std::string, std::unique_ptr<H5Table>>> tables;
+  std::size_t rounds = 0;
+
+  explicit Impl(const std::string& p) : path(p) {
+    file = h5::create_file(path);
+    const Where w{path, "/"};
+    meta = h5::ensure_group(file.get(), "/meta", w, /*tracked=*/true);
+    rounds_group = h5::ensure_group(file.get(), "/rounds", w, /*tracked=*/true);
+    timing_group = h5::ensure_group(file.get(), "/timing", w, /*tracked=*/true);
+    wall_s = h5::create_extensible(timing_group.get(), "wall_s", H5T_IEEE_F64LE, kRoundChunkRows,
+                                   Where{path, "/timing/wall_s"});
+  }
+
+  void ensure_open() const {
+    if (!file) throw H5Error(fmt::format("{}: file is closed (on_finish was called)", path));
+  }
+
+  std::size_t add_column(const std::string& name, bool is_int) {
+    const std::string object = "/rounds/" + name;
+    const Where w{path, object};
+    Column c{name, is_int,
+             h5::create_extensible(rounds_group.get(), name,
+                                   is_int ? H5T_STD_I64LE : H5T_IEEE_F64LE, kRoundChunkRows, w)};
+    // Back-fill the rounds before this metric existed.
+    if (rounds > 0) {
+      if (is_int) {
+        const std::vector<std::int64_t> fill(rounds, kMissingInt);
+        h5::append(c.dataset.get(), H5T_NATIVE_INT64, rounds, fill.data(), w);
+      } else {
+        const std::vector<double> fill(rounds, kMissingFloat);
+        h5::append(c.dataset.get(), H5T_NATIVE_DOUBLE, rounds, fill.data(), w);
+      }
+    }
+    columns.push_back(std::move(c));
+    column_index.emplace(name, columns.size() - 1);
+    return columns.size() - 1;
+  }
+
+  void write_cell(const Column& c, const core::MetricValue* v) {
+    const Where w{path, "/rounds/" + c.name};
+    if (c.is_int) {
+      const std::int64_t x = v != nullptr ? std::get<std::int64_t>(*v) : kMissingInt;
+      h5::append(c.dataset.get(), H5T_NATIVE_INT64, 1, &x, w);
+    } else {
+      double x = kMissingFloat;
+      if (v != nullptr)
+        x = std::holds_alternative<double>(*v) ? std::get<double>(*v)
+                                               : static_cast<double>(std::get<std::int64_t>(*v));
+      h5::append(c.dataset.get(), H5T_NATIVE_DOUBLE, 1, &x, w);
+    }
+  }
+
+  void flush() {
+    ensure_open();
+    for (auto& [name, t] : tables) t->flush();
+    h5::check(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), Where{path, ""}, "cannot flush file");
+  }
+
+  // Closes every object, then the file; throws H5Error if the final close fails.
+  void close() {
+    std::string first_error;
+    try {
+      flush();
+    } catch (const H5Error& e) {
+      first_error = e.what();
+    }
+    for (auto& [name, t] : tables) t->close();
+    for (auto& c : columns) c.dataset.reset();
+    wall_s.reset();
+    timing_group.reset();
+    rounds_group.reset();
+    meta.reset();
+    if (file.reset() < 0 && first_error.empty())
+      first_error = fmt::format("{}: cannot close file ({})", path, h5::error_detail());
+    if (!first_error.empty()) throw H5Error(first_error);
+  }
+};
+
+H5Writer::H5Writer(const std::string& path) : path_(path), impl_(std::make_unique<Impl>(path_)) {}
+
+H5Writer::~H5Writer() {
+  if (!impl_ || !impl_->file) return;
+  try {
+    impl_->close();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ledgerfl: %s\n", e.what());
+  }
+}
+
+std::size_t H5Writer::rounds() const {
+  return impl_->rounds;
+}
+
+void H5Writer::on_round(const core::RoundSummary& r) {
+  impl_->ensure_open();
+  // Validate the whole round before touching the file, so a bad round writes nothing.
+  std::unordered_map<std::string_view, const core::MetricValue*> values;
+  for (const auto& [name, v] : r.metrics) {
+    if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
+      throw std::invalid_argument(fmt::format(
+          "round metric name '{}' is not a valid dataset name (empty or has '/')", name));
+    if (!values.emplace(name, &v).second)
+      throw std::invalid_argument(
+          fmt::format("round metric '{}' appears twice in one round", name));
+    const auto it = impl_->column_index.find(name);
+    if (it != impl_->column_index.end() && impl_->columns[it->second].is_int &&
+        std::holds_alternative<double>(v))
+      throw std::invalid_argument(
+          fmt::format("round metric '{}' is int64 in earlier rounds but float64 in round {}", name,
+                      impl_->rounds));
+  }
+  for (const auto& [name, v] : r.metrics)
+    if (!impl_->column_index.contains(name))
+      impl_->add_column(name, std::holds_alternative<std::int64_t>(v));
+  for (const auto& c : impl_->columns) {
+    const auto it = values.find(c.name);
+    impl_->write_cell(c, it != values.end() ? it->second : nullptr);
+  }
+  // Written last: its length counts complete rounds (see H5Reader::rounds).
+  h5::append(impl_->wall_s.get(), H5T_NATIVE_DOUBLE, 1, &r.wall_s, Where{path_, "/timing/wall_s"});
+  ++impl_->rounds;
+  impl_->flush();
+}
+
+core::TableSink& H5Writer::table(const std::string& path,
+                                 std::span<const core::ColumnSpec> columns) {
+  impl_->ensure_open();
+  const std::string p = normalize_path(path);
+  if (p.empty()) throw std::invalid_argument(fmt::format("table path '{}' is empty", path));
+  for (const char* reserved : {"/meta", "/rounds", "/timing"})
+    if (p == reserved || p.starts_with(std::string(reserved) + "/"))
+      throw std::invalid_argument(
+          fmt::format("table path '{}' is inside reserved group {}", p, reserved));
+  for (auto& [existing, t] : impl_->tables) {
+    if (existing != p) continue;
+    const auto& have = t->columns();
+    const bool same = std::equal(have.begin(), have.end(), columns.begin(), columns.end(),
+                                 [](const core::ColumnSpec& a, const core::ColumnSpec& b) {
+                                   return a.name == b.name && a.type == b.type;
+                                 });
+    if (!same)
+      throw std::invalid_argument(fmt::format("table {} already exists with different columns", p));
+    return *t;
+  }
+  if (columns.empty()) throw std::invalid_argument(fmt::format("table {} has no columns", p));
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i].name.empty())
+      throw std::invalid_argument(fmt::format("table {}: column {} has an empty name", p, i));
+    for (std::size_t j = 0; j < i; ++j)
+      if (columns[j].name == columns[i].name)
+        throw std::invalid_argument(
+            fmt::format("table {}: column '{}' appears twice", p, columns[i].name));
+  }
+  const Where w{path_, p};
+  const std::size_t slash = p.rfind('/');
+  Handle parent = h5::ensure_group(impl_->file.get(), p.substr(0, slash), w);
+  Handle file_type = h5::compound_type(columns, /*native=*/false, w);
+  Handle mem_type = h5::compound_type(columns, /*native=*/true, w);
+  // About 64 KiB per chunk before compression.
+  const std::size_t row_size = H5Tget_size(file_type.get());
+  const hsize_t chunk =
+      std::clamp<std::size_t>(65536 / std::max<std::size_t>(row_size, 1), 64, kTableBufferRows);
+  Handle ds = h5::create_extensible(parent.get(), p.substr(slash + 1), file_type.get(), chunk, w);
+  impl_->tables.emplace_back(
+      p, std::make_unique<H5Table>(path_, p,
+                                   std::vector<core::ColumnSpec>(columns.begin(), columns.end()),
+                                   std::move(ds), std::move(mem_type)));
+  return *impl_->tables.back().second;
+}
+
+void H5Writer::set_meta(const std::string& name, const std::string& value) {
+  impl_->ensure_open();
+  h5::write_attr(impl_->meta.get(), name, value, Where{path_, "/meta"});
+}
+
+void H5Writer::set_meta(const std::string& name, std::int64_t value) {
+  impl_->ensure_open();
+  h5::write_attr(impl_->meta.get(), name, value, Where{path_, "/meta"});
+}
+
+void H5Writer::flush() {
+  impl_->flush();
+}
+
+void H5Writer::on_finish() {
+  if (!impl_->file) return;
+  impl_->close();
+}
+
+}  // namespace ledgerfl::metrics
