@@ -1,0 +1,179 @@
+// Local minibatch SGD (momentum, weight decay, FedProx) and chunked evaluation.
+#include "models/nn/trainer.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+#include <stdexcept>
+
+#include <Eigen/Core>
+
+namespace ledgerfl::nn {
+namespace {
+
+using ArrMap = Eigen::Map<Eigen::ArrayXf>;
+using CArrMap = Eigen::Map<const Eigen::ArrayXf>;
+
+// Copies rows order[0..b) of the shard into the contiguous batch buffers.
+void gather(const ShardView& data, const std::uint32_t* order, int b, float* bx, std::int32_t* by) {
+  const auto dim = static_cast<std::size_t>(data.dim);
+  for (int i = 0; i < b; ++i) {
+    const std::uint32_t row = data.rows[order[i]];
+    std::memcpy(bx + i * dim, data.features + row * dim, dim * sizeof(float));
+    by[i] = data.labels[row];
+  }
+}
+
+// One SGD step on the gradient already in g (PyTorch torch.optim.SGD semantics, dampening 0,
+// no Nesterov): g += wd w + mu (w - w0); v = m v + g; w -= lr v.
+void sgd_update(const SgdOptions& opt, ArrMap w, CArrMap w0, ArrMap g, ArrMap v) {
+  if (opt.weight_decay != 0.0f) g += opt.weight_decay * w;
+  if (opt.prox_mu != 0.0f) g += opt.prox_mu * (w - w0);
+  if (opt.momentum != 0.0f) {
+    v = opt.momentum * v + g;
+    w -= opt.lr * v;
+  } else {
+    w -= opt.lr * g;
+  }
+}
+
+}  // namespace
+
+void TrainScratch::prepare(const Model& m, int batch) {
+  const std::size_t np = m.num_params();
+  if (grad.size() < np) grad.resize(np);
+  if (velocity.size() < np) velocity.resize(np);
+  const auto bx = static_cast<std::size_t>(batch) * static_cast<std::size_t>(m.input_dim());
+  if (batch_x.size() < bx) batch_x.resize(bx);
+  if (batch_y.size() < static_cast<std::size_t>(batch)) batch_y.resize(batch);
+  if (ws == nullptr || ws_model != &m || ws_batch < batch) {
+    ws = m.make_workspace(batch);
+    ws_model = &m;
+    ws_batch = batch;
+  }
+}
+
+TrainResult train_local(const Model& model, std::span<float> params, std::span<const float> global,
+                        const ShardView& data, const SgdOptions& opt,
+                        const std::function<void(std::span<std::uint32_t>)>& shuffle,
+                        TrainScratch& scratch) {
+  const std::size_t np = model.num_params();
+  if (params.size() != np || global.size() != np)
+    throw std::invalid_argument("train_local: parameter vectors do not match the model");
+  if (data.dim != model.input_dim())
+    throw std::invalid_argument("train_local: data dimension does not match the model");
+  if (opt.batch <= 0) throw std::invalid_argument("train_local: batch must be > 0");
+  if (opt.prox_mu != 0.0f && params.data() == global.data())
+    throw std::invalid_argument("train_local: FedProx needs params distinct from global");
+  if (params.data() != global.data()) std::copy(global.begin(), global.end(), params.begin());
+
+  TrainResult res;
+  const std::size_t n = data.rows.size();
+  if (n == 0) return res;
+  const int batch = static_cast<int>(std::min<std::size_t>(opt.batch, n));
+  scratch.prepare(model, batch);
+  if (scratch.order.size() < n) scratch.order.resize(n);
+  std::span<std::uint32_t> order(scratch.order.data(), n);
+  if (opt.momentum != 0.0f) std::fill_n(scratch.velocity.begin(), np, 0.0f);
+
+  ArrMap w(params.data(), static_cast<Eigen::Index>(np));
+  CArrMap w0(global.data(), static_cast<Eigen::Index>(np));
+  ArrMap g(scratch.grad.data(), static_cast<Eigen::Index>(np));
+  ArrMap v(scratch.velocity.data(), static_cast<Eigen::Index>(np));
+  std::span<float> grad(scratch.grad.data(), np);
+  float* bx = scratch.batch_x.data();
+  std::int32_t* by = scratch.batch_y.data();
+  Workspace& ws = *scratch.ws;
+  double loss_sum = 0.0;
+
+  auto new_pass = [&] {
+    std::iota(order.begin(), order.end(), 0u);
+    shuffle(order);
+  };
+  // Plain SGD lets the model apply the update inside its backward pass (Model::sgd_step).
+  const bool plain = opt.momentum == 0.0f && opt.weight_decay == 0.0f && opt.prox_mu == 0.0f;
+  auto update = [&](int b) {
+    if (plain) {
+      loss_sum += model.sgd_step(params, bx, by, b, opt.lr, grad, ws);
+    } else {
+      loss_sum += model.loss_and_grad(params, bx, by, b, grad, ws);
+      sgd_update(opt, w, w0, g, v);
+    }
+    ++res.steps;
+    res.examples += b;
+  };
+  auto step = [&](const std::uint32_t* idx, int b) {
+    gather(data, idx, b, bx, by);
+    update(b);
+  };
+
+  if (opt.steps > 0) {
+    // Fixed number of full batches; a pass that runs out wraps around with a fresh shuffle.
+    // Each step's batch is gathered in pieces when it straddles two passes.
+    std::size_t pos = n;
+    for (std::int64_t t = 0; t < opt.steps; ++t) {
+      int filled = 0;
+      while (filled < batch) {
+        if (pos == n) {
+          new_pass();
+          pos = 0;
+        }
+        const int take = static_cast<int>(std::min<std::size_t>(batch - filled, n - pos));
+        gather(data, order.data() + pos, take, bx + static_cast<std::size_t>(filled) * data.dim,
+               by + filled);
+        filled += take;
+        pos += take;
+      }
+      update(batch);
+    }
+  } else {
+    for (int e = 0; e < opt.epochs; ++e) {
+      new_pass();
+      for (std::size_t s = 0; s < n; s += batch)
+        step(order.data() + s, static_cast<int>(std::min<std::size_t>(batch, n - s)));
+    }
+  }
+  res.mean_loss = res.steps > 0 ? loss_sum / static_cast<double>(res.steps) : 0.0;
+  return res;
+}
+
+EvalResult evaluate_all(const Model& model, std::span<const float> params, const ShardView& data,
+                        int chunk, TrainScratch& scratch) {
+  if (chunk <= 0) throw std::invalid_argument("evaluate_all: chunk must be > 0");
+  if (data.dim != model.input_dim())
+    throw std::invalid_argument("evaluate_all: data dimension does not match the model");
+  const std::size_t n = data.rows.size();
+  EvalResult total;
+  if (n == 0) return total;
+  const int b = static_cast<int>(std::min<std::size_t>(chunk, n));
+  scratch.prepare(model, b);
+  const auto dim = static_cast<std::size_t>(data.dim);
+  for (std::size_t s = 0; s < n; s += b) {
+    const int len = static_cast<int>(std::min<std::size_t>(b, n - s));
+    const std::uint32_t* rows = data.rows.data() + s;
+    // A run of consecutive rows is read in place; otherwise it is gathered.
+    const bool contiguous =
+        rows[len - 1] - rows[0] == static_cast<std::uint32_t>(len - 1) &&
+        std::adjacent_find(rows, rows + len, [](std::uint32_t a, std::uint32_t c) {
+          return c != a + 1;
+        }) == rows + len;
+    EvalResult r;
+    if (contiguous) {
+      r = model.evaluate(params, data.features + rows[0] * dim, data.labels + rows[0], len,
+                         *scratch.ws);
+    } else {
+      for (int i = 0; i < len; ++i) {
+        std::memcpy(scratch.batch_x.data() + i * dim, data.features + rows[i] * dim,
+                    dim * sizeof(float));
+        scratch.batch_y[i] = data.labels[rows[i]];
+      }
+      r = model.evaluate(params, scratch.batch_x.data(), scratch.batch_y.data(), len, *scratch.ws);
+    }
+    total.loss_sum += r.loss_sum;
+    total.correct += r.correct;
+    total.count += r.count;
+  }
+  return total;
+}
+
+}  // namespace ledgerfl::nn

@@ -1,0 +1,65 @@
+// Local training: E epochs (or a fixed number of steps) of minibatch SGD with optional momentum,
+// weight decay and the FedProx proximal term (Li et al. 2020, "Federated Optimization in
+// Heterogeneous Networks", eq. 2: h(w) = F(w) + mu/2 ||w - w_global||^2).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "models/nn/model.hpp"
+
+namespace ledgerfl::nn {
+
+struct SgdOptions {
+  float lr = 0.05f;
+  float momentum = 0.0f;      // heavy-ball momentum (PyTorch convention: v = m v + g; w -= lr v)
+  float weight_decay = 0.0f;  // L2, added to the gradient
+  float prox_mu = 0.0f;       // FedProx mu; 0 = plain SGD
+  int batch = 32;
+  int epochs = 1;          // used when steps == 0
+  std::int64_t steps = 0;  // > 0: fixed number of minibatch steps instead of epochs
+};
+
+// Reusable per-thread buffers (gradient, momentum, gathered batch, model workspace).
+struct TrainScratch {
+  std::vector<float> grad, velocity, batch_x;
+  std::vector<std::int32_t> batch_y;
+  std::vector<std::uint32_t> order;
+  std::unique_ptr<Workspace> ws;
+  const Model* ws_model = nullptr;
+  int ws_batch = 0;
+  void prepare(const Model& m, int batch);  // (re)allocates only when the shape grows
+};
+
+struct TrainResult {
+  double mean_loss = 0.0;  // mean of the minibatch losses seen during training
+  std::int64_t steps = 0;
+  std::int64_t examples = 0;  // samples processed (with repetition over epochs)
+};
+
+// A client's local data: rows of a row-major float matrix (features) and their labels.
+// `rows` selects the client's samples; the matrix is shared read-only by everyone.
+struct ShardView {
+  const float* features = nullptr;  // base of the shared matrix
+  const std::int32_t* labels = nullptr;
+  int dim = 0;
+  std::span<const std::uint32_t> rows;
+};
+
+// Trains `params` in place (they start as a copy of `global`). `shuffle` is called once per
+// epoch (and once per pass in steps mode) to permute the sample order; the caller supplies it
+// from its own keyed random stream, so this library stays free of the simulator's RNG.
+TrainResult train_local(const Model& model, std::span<float> params, std::span<const float> global,
+                        const ShardView& data, const SgdOptions& opt,
+                        const std::function<void(std::span<std::uint32_t>)>& shuffle,
+                        TrainScratch& scratch);
+
+// Loss/accuracy of params over all rows of a data set, in chunks of ws's batch. Deterministic
+// (fixed chunk order, double sums).
+EvalResult evaluate_all(const Model& model, std::span<const float> params, const ShardView& data,
+                        int chunk, TrainScratch& scratch);
+
+}  // namespace ledgerfl::nn
