@@ -21,8 +21,8 @@ namespace ledgerfl::scenario {
 
 std::string quote_key(std::string_view key) {
   const bool bare = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
   });
   return bare ? std::string(key) : quote_string(key);
 }
@@ -50,13 +50,27 @@ std::string quote_string(std::string_view s) {
   for (const char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\f': out += "\\f"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (c < 0x20 || c == 0x7f)
           out += fmt::format("\\u{:04X}", static_cast<unsigned>(c));
@@ -102,15 +116,24 @@ std::string show_value(const toml::node& n) {
 
 std::string describe(const toml::node& n) {
   switch (n.type()) {
-    case toml::node_type::string: return "string " + show_value(n);
-    case toml::node_type::integer: return "integer " + show_value(n);
-    case toml::node_type::floating_point: return "float " + show_value(n);
-    case toml::node_type::boolean: return "boolean " + show_value(n);
-    case toml::node_type::date: return "date " + show_value(n);
-    case toml::node_type::time: return "time " + show_value(n);
-    case toml::node_type::date_time: return "date-time " + show_value(n);
-    case toml::node_type::array: return "an array";
-    default: return "a table";
+    case toml::node_type::string:
+      return "string " + show_value(n);
+    case toml::node_type::integer:
+      return "integer " + show_value(n);
+    case toml::node_type::floating_point:
+      return "float " + show_value(n);
+    case toml::node_type::boolean:
+      return "boolean " + show_value(n);
+    case toml::node_type::date:
+      return "date " + show_value(n);
+    case toml::node_type::time:
+      return "time " + show_value(n);
+    case toml::node_type::date_time:
+      return "date-time " + show_value(n);
+    case toml::node_type::array:
+      return "an array";
+    default:
+      return "a table";
   }
 }
 
@@ -150,10 +173,13 @@ SourcePos Document::Impl::pos_of_key(const toml::key& k, const toml::node* n) co
 
 std::tuple<int, std::size_t, std::size_t> Document::Impl::order_of(const toml::key& k,
                                                                    const toml::node* n) const {
+  // A key written in the file keeps its place even if --set replaced its value.
+  const auto& ks = k.source();
+  if (ks.begin && ks.path && *ks.path == source_name)
+    return {0, static_cast<std::size_t>(ks.begin.line), static_cast<std::size_t>(ks.begin.column)};
   if (auto it = overrides.find(n); it != overrides.end()) return {1, it->second.seq, 0};
-  const SourcePos p = pos_of_key(k, n);
-  if (p.line > 0)
-    return {0, static_cast<std::size_t>(p.line), static_cast<std::size_t>(p.column)};
+  const SourcePos p = pos_of(n);
+  if (p.line > 0) return {0, static_cast<std::size_t>(p.line), static_cast<std::size_t>(p.column)};
   return {2, 0, 0};
 }
 
@@ -220,9 +246,15 @@ std::unique_ptr<Document> Document::parse(std::string_view text, std::string sou
   return doc;
 }
 
-const std::string& Document::source_name() const { return impl_->source_name; }
-const std::string& Document::original_text() const { return impl_->text; }
-std::string Document::resolved_toml() const { return write_toml(*impl_); }
+const std::string& Document::source_name() const {
+  return impl_->source_name;
+}
+const std::string& Document::original_text() const {
+  return impl_->text;
+}
+std::string Document::resolved_toml() const {
+  return write_toml(*impl_);
+}
 
 ParamView Document::root() {
   impl_->open("", &impl_->root);
@@ -244,7 +276,11 @@ bool valid_utf8(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
     const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    std::size_t len = c < 0x80           ? 1
+                      : (c >> 5) == 0x6  ? 2
+                      : (c >> 4) == 0xe  ? 3
+                      : (c >> 3) == 0x1e ? 4
+                                         : 0;
     if (len == 0 || i + len > s.size()) return false;
     for (std::size_t k = 1; k < len; ++k)
       if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
@@ -257,14 +293,22 @@ bool valid_utf8(std::string_view s) {
 std::string kind_of(const toml::node& n) {
   switch (n.type()) {
     case toml::node_type::integer:
-    case toml::node_type::floating_point: return "a number";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::boolean: return "true or false";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::table: return "a table";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    default: return "a date-time";
+    case toml::node_type::floating_point:
+      return "a number";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::boolean:
+      return "true or false";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    default:
+      return "a date-time";
   }
 }
 
@@ -285,25 +329,26 @@ void Document::apply_override(std::string_view assignment) {
   const std::string_view value_text = trim(assignment.substr(eq + 1));
   if (key_text.empty())
     throw InputError(arg + ": the key is empty; expected KEY=VALUE, e.g. --set learning.rounds=50");
-  for (const auto& [path, t] : d.views)
-    if (!path.empty())
-      throw std::logic_error("scenario: apply_override() called after components read the document");
+  const bool read_started =
+      d.views.size() > 1 || std::any_of(d.opened.begin(), d.opened.end(),
+                                        [](const auto& u) { return !u.second.known.empty(); });
+  if (read_started)
+    throw std::logic_error("scenario: apply_override() called after components read the document");
 
   // Split "a.b[1].c" into parts.
   std::vector<PathPart> parts;
   std::size_t start = 0;
   while (true) {
     const auto dot = key_text.find('.', start);
-    std::string_view seg =
-        trim(key_text.substr(start, dot == std::string_view::npos ? std::string_view::npos
-                                                                  : dot - start));
+    std::string_view seg = trim(key_text.substr(
+        start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
     PathPart part;
     if (!seg.empty() && seg.back() == ']') {
       const auto open = seg.rfind('[');
       std::size_t idx = 0;
-      const std::string_view digits =
-          open == std::string_view::npos ? std::string_view{}
-                                         : seg.substr(open + 1, seg.size() - open - 2);
+      const std::string_view digits = open == std::string_view::npos
+                                          ? std::string_view{}
+                                          : seg.substr(open + 1, seg.size() - open - 2);
       const auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), idx);
       if (open == std::string_view::npos || digits.empty() || ec != std::errc() ||
           p != digits.data() + digits.size())
@@ -321,8 +366,10 @@ void Document::apply_override(std::string_view assignment) {
     start = dot + 1;
   }
   if (parts.back().index)
-    throw InputError(arg + ": cannot replace a whole element of an array of tables; set one of "
-                           "its keys instead, e.g. " + std::string(key_text) + ".KEY=VALUE");
+    throw InputError(arg +
+                     ": cannot replace a whole element of an array of tables; set one of "
+                     "its keys instead, e.g. " +
+                     std::string(key_text) + ".KEY=VALUE");
 
   std::string key_path;
   for (const auto& p : parts) {
@@ -360,14 +407,13 @@ void Document::apply_override(std::string_view assignment) {
       t = it->second.as_table();
       continue;
     }
-    if (!n)
-      throw InputError(arg + ": " + walked + ": no such array of tables in " + d.source_name);
+    if (!n) throw InputError(arg + ": " + walked + ": no such array of tables in " + d.source_name);
     if (p.index) {
       auto* arr = n->as_array();
       if (!arr || !arr->is_array_of_tables())
-        throw InputError(format_error(d.pos_of(n), walked,
-                                      "is " + describe(*n) + ", not an array of tables, so " +
-                                          arg + " cannot index it"));
+        throw InputError(format_error(
+            d.pos_of(n), walked,
+            "is " + describe(*n) + ", not an array of tables, so " + arg + " cannot index it"));
       if (*p.index >= arr->size())
         throw InputError(arg + ": " + walked + fmt::format("[{}]", *p.index) +
                          fmt::format(": index out of range; [[{}]] has {} element{}", walked,
@@ -377,9 +423,9 @@ void Document::apply_override(std::string_view assignment) {
       continue;
     }
     if (!n->is_table())
-      throw InputError(format_error(d.pos_of(n), walked,
-                                    "is " + describe(*n) + ", not a table, so " + arg +
-                                        " cannot set a key inside it"));
+      throw InputError(format_error(
+          d.pos_of(n), walked,
+          "is " + describe(*n) + ", not a table, so " + arg + " cannot set a key inside it"));
     t = n->as_table();
   }
 
@@ -393,8 +439,7 @@ void Document::apply_override(std::string_view assignment) {
       // rejected (or accepted) by the read, which knows whether the key is an integer.
       if (ot == toml::node_type::floating_point && nt == toml::node_type::integer)
         parsed.insert_or_assign("x", static_cast<double>(value->as_integer()->get()));
-    } else if (ot == toml::node_type::string &&
-               (new_num || nt == toml::node_type::boolean)) {
+    } else if (ot == toml::node_type::string && (new_num || nt == toml::node_type::boolean)) {
       // Units are strings ("10ms", "100Mbps") but "0" or "1e9" parse as numbers: keep the text.
       parsed.insert_or_assign("x", std::string(value_text));
     } else if (ot != nt) {
@@ -429,6 +474,14 @@ void collect_unused(const Document::Impl& d, const toml::table& t, const std::st
     const std::string kp = join_path(path, k.str());
     if (!use.used.count(k.str())) {
       std::string what;
+      const bool asked = std::find(use.known.begin(), use.known.end(), k.str()) != use.known.end();
+      if (asked) {
+        // has() looked at it but nothing read it: a component bug or a conditional key.
+        out.push_back({d.order_of(k, &n),
+                       format_error(d.pos_of_key(k, &n), kp,
+                                    "not used (checked for, but not read, by its component)")});
+        continue;
+      }
       if (n.is_table()) {
         what = "unknown table [" + kp + "]";
       } else if (auto* a = n.as_array(); a && !a->empty() && a->is_array_of_tables()) {
@@ -440,11 +493,9 @@ void collect_unused(const Document::Impl& d, const toml::table& t, const std::st
         what += dym;
       } else if (!use.known.empty()) {
         what += "; known keys here: ";
-        for (std::size_t i = 0; i < use.known.size(); ++i)
-          what += (i ? ", " : "") + use.known[i];
+        for (std::size_t i = 0; i < use.known.size(); ++i) what += (i ? ", " : "") + use.known[i];
       } else {
-        what += path.empty() ? "; nothing reads top-level keys"
-                             : "; [" + path + "] takes no keys";
+        what += path.empty() ? "; nothing reads top-level keys" : "; [" + path + "] takes no keys";
       }
       out.push_back({d.order_of(k, &n), format_error(d.pos_of_key(k, &n), kp, what)});
       continue;
@@ -468,8 +519,9 @@ void Document::check_unused() const {
   std::vector<Problem> problems;
   collect_unused(d, d.root, "", problems);
   if (problems.empty()) return;
-  const auto first = std::min_element(problems.begin(), problems.end(),
-                                      [](const Problem& a, const Problem& b) { return a.order < b.order; });
+  const auto first =
+      std::min_element(problems.begin(), problems.end(),
+                       [](const Problem& a, const Problem& b) { return a.order < b.order; });
   throw InputError(first->message);
 }
 

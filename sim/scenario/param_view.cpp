@@ -83,8 +83,7 @@ double number_of(const Impl& d, const toml::node& n, std::string_view kp, const 
   return v;
 }
 
-std::int64_t integer_of(const Impl& d, const toml::node& n, std::string_view kp,
-                        const Bounds& b) {
+std::int64_t integer_of(const Impl& d, const toml::node& n, std::string_view kp, const Bounds& b) {
   std::int64_t v = 0;
   if (auto* i = n.as_integer()) {
     v = i->get();
@@ -136,24 +135,24 @@ std::string duration_text(core::SimTime t) {
 // Unit hints (units as accepted by sim/core time.cpp and units.cpp).
 const std::string kDurationUnits[] = {"ns", "us", "ms", "s", "sec", "m", "min", "h", "d"};
 constexpr UnitAlias kDurationAliases[] = {
-    {"nanosecond", "ns"},   {"nanoseconds", "ns"},  {"nsec", "ns"},         {"µs", "us"},
-    {"μs", "us"},           {"usec", "us"},         {"microsecond", "us"},  {"microseconds", "us"},
-    {"msec", "ms"},         {"msecs", "ms"},        {"millisecond", "ms"},  {"milliseconds", "ms"},
-    {"secs", "s"},          {"second", "s"},        {"seconds", "s"},       {"mins", "min"},
-    {"minute", "min"},      {"minutes", "min"},     {"hr", "h"},            {"hrs", "h"},
-    {"hour", "h"},          {"hours", "h"},         {"day", "d"},           {"days", "d"}};
+    {"nanosecond", "ns"}, {"nanoseconds", "ns"}, {"nsec", "ns"},        {"µs", "us"},
+    {"μs", "us"},         {"usec", "us"},        {"microsecond", "us"}, {"microseconds", "us"},
+    {"msec", "ms"},       {"msecs", "ms"},       {"millisecond", "ms"}, {"milliseconds", "ms"},
+    {"secs", "s"},        {"second", "s"},       {"seconds", "s"},      {"mins", "min"},
+    {"minute", "min"},    {"minutes", "min"},    {"hr", "h"},           {"hrs", "h"},
+    {"hour", "h"},        {"hours", "h"},        {"day", "d"},          {"days", "d"}};
 constexpr const char* kDurationHint =
     "expected a number with a unit (ns, us, ms, s, m or min, h, d), e.g. \"250ms\" or \"1.5h\"";
 
 const std::string kSizeUnits[] = {"B", "kB", "KB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB"};
-constexpr UnitAlias kSizeAliases[] = {{"byte", "B"}, {"bytes", "B"}, {"kilobytes", "kB"},
-                                      {"megabytes", "MB"}, {"gigabytes", "GB"}};
+constexpr UnitAlias kSizeAliases[] = {
+    {"byte", "B"}, {"bytes", "B"}, {"kilobytes", "kB"}, {"megabytes", "MB"}, {"gigabytes", "GB"}};
 constexpr const char* kSizeHint =
     "expected a whole number of bytes, or a number with a unit (B, kB, MB, GB, TB, KiB, MiB, "
     "GiB, TiB), e.g. \"32KiB\" or \"1.5MB\"";
 
-const std::string kRateUnits[] = {"bps",  "kbps", "Kbps", "Mbps",  "Gbps",  "Tbps",  "B/s", "kB/s",
-                                  "KB/s", "MB/s", "GB/s", "KiB/s", "MiB/s", "GiB/s"};
+const std::string kRateUnits[] = {"bps",  "kbps", "Kbps", "Mbps", "Gbps",  "Tbps",  "B/s",
+                                  "kB/s", "KB/s", "MB/s", "GB/s", "KiB/s", "MiB/s", "GiB/s"};
 constexpr UnitAlias kRateAliases[] = {{"bit/s", "bps"},   {"kbit/s", "kbps"}, {"mbit/s", "Mbps"},
                                       {"gbit/s", "Gbps"}, {"kb/s", "kbps"},   {"mb/s", "MB/s"},
                                       {"gb/s", "GB/s"},   {"bits/s", "bps"},  {"Bps", "B/s"}};
@@ -174,7 +173,9 @@ std::string unit_suggestion(const std::string& text, std::span<const std::string
 
 // ---------------------------------------------------------------------------------------------
 
-std::string ParamView::key_path(std::string_view key) const { return join_path(path_, key); }
+std::string ParamView::key_path(std::string_view key) const {
+  return join_path(path_, key);
+}
 
 bool ParamView::has(std::string_view key) const {
   Impl& d = *doc_->impl_;
@@ -252,9 +253,9 @@ std::string ParamView::choice(std::string_view key, std::span<const std::string_
       fail_at(d, n, key_path(key), "expected one of: " + list + ", got " + describe(*n));
     const std::string v = n->as_string()->get();
     if (std::find(options.begin(), options.end(), v) != options.end()) return v;
-    fail_at(d, n, key_path(key),
-            "unknown value " + quote_string(v) + "; expected one of: " + list +
-                did_you_mean(v, names));
+    fail_at(
+        d, n, key_path(key),
+        "unknown value " + quote_string(v) + "; expected one of: " + list + did_you_mean(v, names));
   }
   if (!def) missing(d, t, key_path(key), "one of: " + list);
   put_default(d, t, key, *def);
@@ -272,8 +273,9 @@ core::SimTime ParamView::duration(std::string_view key, std::optional<core::SimT
     if (auto* s = n->as_string()) {
       v = core::parse_duration(s->get());
       if (!v)
-        hint = unit_suggestion(s->get(), kDurationUnits, kDurationAliases,
-                               [](const std::string& x) { return core::parse_duration(x).has_value(); });
+        hint = unit_suggestion(
+            s->get(), kDurationUnits, kDurationAliases,
+            [](const std::string& x) { return core::parse_duration(x).has_value(); });
     } else if (auto* i = n->as_integer(); i && i->get() == 0) {
       v = core::SimTime();  // a bare 0 needs no unit
     }
@@ -292,8 +294,8 @@ std::int64_t ParamView::size(std::string_view key, std::optional<std::int64_t> d
   const std::string kp = key_path(key);
   if (const toml::node* n = begin_read(d, t, key)) {
     if (n->is_integer() || n->is_floating_point()) {
-      if (auto* f = n->as_floating_point(); f && !(std::isfinite(f->get()) &&
-                                                   f->get() == std::floor(f->get())))
+      if (auto* f = n->as_floating_point();
+          f && !(std::isfinite(f->get()) && f->get() == std::floor(f->get())))
         fail_at(d, n, kp, show_value(*n) + " is not a size: " + kSizeHint);
       return integer_of(d, *n, kp, Bounds::non_negative());
     }

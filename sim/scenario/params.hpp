@@ -115,7 +115,7 @@ class Document {
 
   const std::string& source_name() const;
   const std::string& original_text() const;  // the file as given
-  std::string resolved_toml() const;        // after overrides, with every default used filled in
+  std::string resolved_toml() const;         // after overrides, with every default used filled in
 
   struct Impl;
 

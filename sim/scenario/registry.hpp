@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sim/scenario/params.hpp"
@@ -14,7 +16,8 @@ namespace ledgerfl::scenario {
 // Documentation of one parameter, for `ledgerfl list` and the README's scenario reference.
 struct ParamDoc {
   std::string name;
-  std::string type;           // "float", "int", "bool", "string", "duration", "size", "rate", "list<float>", "table"
+  // "float", "int", "bool", "string", "duration", "size", "rate", "list<float>", "table"
+  std::string type;
   std::string default_value;  // as written in TOML; "" = required
   std::string unit;           // "", "s", "bit/s", "bytes", ...
   std::string meaning;
@@ -30,8 +33,9 @@ struct EntryDoc {
 class RegistryBase {
  public:
   virtual ~RegistryBase() = default;
-  virtual const std::string& kind() const = 0;         // "aggregator"
-  virtual const std::string& table_hint() const = 0;   // where it is used: "[learning.aggregator] type = ..."
+  virtual const std::string& kind() const = 0;  // "aggregator"
+  // Where it is used: "[learning.aggregator] type = ...".
+  virtual const std::string& table_hint() const = 0;
   virtual std::vector<EntryDoc> docs() const = 0;
 };
 

@@ -82,8 +82,10 @@ void write_section(std::string& out, const Document::Impl& d, const toml::table&
   const auto entries = ordered(d, t);
   const bool has_values = std::any_of(entries.begin(), entries.end(),
                                       [](const Entry& e) { return !is_section(*e.second); });
-  const bool has_sections = entries.size() != static_cast<std::size_t>(std::count_if(
-      entries.begin(), entries.end(), [](const Entry& e) { return !is_section(*e.second); }));
+  const bool has_sections =
+      entries.size() !=
+      static_cast<std::size_t>(std::count_if(
+          entries.begin(), entries.end(), [](const Entry& e) { return !is_section(*e.second); }));
   if (!path.empty() && (array_element || has_values || !has_sections)) {
     if (!out.empty()) out += "\n";
     out += array_element ? "[[" + path + "]]\n" : "[" + path + "]\n";

@@ -55,10 +55,12 @@ TEST_CASE("wrong type: file:line:col, key path, what was expected and what was g
 TEST_CASE("integers: 2.5 is an error, 3.0 is 3, and a float key takes an integer") {
   auto doc = Document::parse("a = 2.5\nb = 3.0\nc = 1\nd = 1e300\n", "q.toml");
   auto r = doc->root();
-  CHECK(error_of([&] { r.integer("a", 0); }) == "q.toml:1:5: a: expected an integer, got float 2.5");
+  CHECK(error_of([&] { r.integer("a", 0); }) ==
+        "q.toml:1:5: a: expected an integer, got float 2.5");
   CHECK(r.integer("b", 0) == 3);
   CHECK(r.number("c", 0.5) == 1.0);
-  CHECK(error_of([&] { r.integer("d", 0); }) == "q.toml:4:5: d: expected an integer, got float 1e+300");
+  CHECK(error_of([&] { r.integer("d", 0); }) ==
+        "q.toml:4:5: d: expected an integer, got float 1e+300");
 }
 
 TEST_CASE("out of range: the value and the rule") {
@@ -70,11 +72,14 @@ TEST_CASE("out of range: the value and the rule") {
         "q.toml:2:5: p: 1.5 is out of range: must be in [0, 1]");
   CHECK(error_of([&] { r.integer("n", 1, Bounds::at_least(1)); }) ==
         "q.toml:3:5: n: 0 is out of range: must be >= 1");
-  CHECK(error_of([&] { r.integer("k", 1, Bounds{std::nullopt, 5.0, false, false}); }) ==
-        "q.toml:4:5: k: 7 is out of range: must be <= 5");
-  CHECK(error_of([&] { r.number("q", 0.5, Bounds{0.0, 1.0, true, true}); }) ==
-        "q.toml:5:5: q: 0 is out of range: must be in (0, 1)");
-  CHECK(error_of([&] { r.number("x", 0.5); }) == "q.toml:6:5: x: expected a finite number, got float nan");
+  CHECK(error_of([&] {
+          r.integer("k", 1, Bounds{std::nullopt, 5.0, false, false});
+        }) == "q.toml:4:5: k: 7 is out of range: must be <= 5");
+  CHECK(error_of([&] {
+          r.number("q", 0.5, Bounds{0.0, 1.0, true, true});
+        }) == "q.toml:5:5: q: 0 is out of range: must be in (0, 1)");
+  CHECK(error_of([&] { r.number("x", 0.5); }) ==
+        "q.toml:6:5: x: expected a finite number, got float nan");
   // In-range values pass, including the closed ends.
   auto ok = Document::parse("p = 1.0\nn = 1\n", "q.toml");
   CHECK(ok->root().number("p", 0.5, Bounds::probability()) == 1.0);
@@ -108,11 +113,13 @@ TEST_CASE("durations: units, the hint, and a suggestion for a misspelled unit") 
 TEST_CASE("sizes and rates: integers, unit strings and suggestions") {
   auto doc = Document::parse(kBad, "q.toml");
   auto net = doc->root().table("network");
-  CHECK(error_of([&] { net.rate("bandwidth", 1e6); }).starts_with(
-      "q.toml:11:13: network.bandwidth: \"100 Mbit/s\" is not a rate: expected bits per second"));
+  CHECK(error_of([&] { net.rate("bandwidth", 1e6); })
+            .starts_with("q.toml:11:13: network.bandwidth: \"100 Mbit/s\" is not a rate: expected "
+                         "bits per second"));
   CHECK(error_of([&] { net.rate("bandwidth", 1e6); }).ends_with("(did you mean \"100Mbps\"?)"));
-  CHECK(error_of([&] { net.size("buffer", 0); }).starts_with(
-      "q.toml:12:10: network.buffer: \"12 kib\" is not a size: expected a whole number of bytes"));
+  CHECK(error_of([&] { net.size("buffer", 0); })
+            .starts_with("q.toml:12:10: network.buffer: \"12 kib\" is not a size: expected a whole "
+                         "number of bytes"));
   CHECK(error_of([&] { net.size("buffer", 0); }).ends_with("(did you mean \"12KiB\"?)"));
 
   auto ok = Document::parse(
@@ -204,8 +211,7 @@ TEST_CASE("Registry::get: unknown component, positioned, with the known names") 
   reg.add({"fedavg", "McMahan et al. 2017", {}}, [](const ParamView&) { return 1; });
   reg.add({"krum", "Blanchard et al. 2017", {{"f", "int", "", "", "Byzantine clients"}}},
           [](const ParamView& p) { return static_cast<int>(p.integer("f", 0)); });
-  CHECK_THROWS_AS(reg.add({"krum", "", {}}, [](const ParamView&) { return 0; }),
-                  std::logic_error);
+  CHECK_THROWS_AS(reg.add({"krum", "", {}}, [](const ParamView&) { return 0; }), std::logic_error);
 
   auto doc = Document::parse("[learning.aggregator]\ntype = \"krun\"\n", "q.toml");
   auto agg = doc->root().table("learning").table("aggregator");
@@ -295,6 +301,7 @@ TEST_CASE("load: unreadable files and malformed TOML") {
   const std::string m2 = error_of([] { Document::parse("a = \n", "q.toml"); });
   CHECK(m2.starts_with("q.toml:1:"));
   CHECK(m2.find(": malformed TOML: ") != std::string::npos);
-  CHECK(error_of([] { Document::parse("x = 9223372036854775808\n", "q.toml"); })
-            .starts_with("q.toml:1:"));
+  CHECK(error_of([] {
+          Document::parse("x = 9223372036854775808\n", "q.toml");
+        }).starts_with("q.toml:1:"));
 }

@@ -19,8 +19,8 @@ namespace ledgerfl::scenario {
 
 struct Document::Impl {
   std::string source_name;
-  std::string text;   // the file as given
-  toml::table root;   // after overrides, with the defaults that reads used
+  std::string text;  // the file as given
+  toml::table root;  // after overrides, with the defaults that reads used
 
   // Nodes set by --set (and the tables an override created), with their source name
   // "--set a.b.c" and application order.
@@ -58,8 +58,7 @@ struct Document::Impl {
   SourcePos pos_of_key(const toml::key& k, const toml::node* n) const;
   // Sort key for "file order": file positions first, then overrides in the order given, then
   // everything else.
-  std::tuple<int, std::size_t, std::size_t> order_of(const toml::key& k,
-                                                     const toml::node* n) const;
+  std::tuple<int, std::size_t, std::size_t> order_of(const toml::key& k, const toml::node* n) const;
   // Drops `n` and everything below it from the tracking tables (before the node is destroyed,
   // so a recycled address can never inherit its state).
   void forget(const toml::node* n);
