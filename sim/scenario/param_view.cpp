@@ -279,6 +279,15 @@ core::SimTime ParamView::duration(std::string_view key, std::optional<core::SimT
     } else if (auto* i = n->as_integer(); i && i->get() == 0) {
       v = core::SimTime();  // a bare 0 needs no unit
     }
+    if (!v && n->is_string()) {
+      // A valid unit with a bad number: say what is wrong with the number.
+      const auto q = split_quantity(n->as_string()->get());
+      if (q && core::parse_duration("1" + q->unit)) {
+        if (q->value < 0)
+          fail_at(d, n, kp, show_value(*n) + " is out of range: durations cannot be negative");
+        fail_at(d, n, kp, show_value(*n) + " is out of range: durations must be below 292 years");
+      }
+    }
     if (!v) fail_at(d, n, kp, show_value(*n) + " is not a duration: " + kDurationHint + hint);
     check_bounds(d, *n, kp, v->seconds(), seconds_bounds, "s");
     return *v;
@@ -301,6 +310,13 @@ std::int64_t ParamView::size(std::string_view key, std::optional<std::int64_t> d
     }
     if (auto* s = n->as_string()) {
       if (auto v = core::parse_size(s->get())) return *v;
+      const auto q = split_quantity(s->get());
+      if (q && core::parse_size("1" + q->unit)) {
+        if (q->value < 0) fail_at(d, n, kp, show_value(*n) + " is out of range: must be >= 0");
+        if (q->value * static_cast<double>(*core::parse_size("1" + q->unit)) < 9e18)
+          fail_at(d, n, kp, show_value(*n) + " is not a whole number of bytes");
+        fail_at(d, n, kp, show_value(*n) + " is out of range: must be below 8 EiB");
+      }
       fail_at(d, n, kp,
               show_value(*n) + " is not a size: " + kSizeHint +
                   unit_suggestion(s->get(), kSizeUnits, kSizeAliases, [](const std::string& x) {
@@ -322,6 +338,9 @@ double ParamView::rate(std::string_view key, std::optional<double> def) const {
     if (n->is_integer() || n->is_floating_point()) return number_of(d, *n, kp, Bounds::positive());
     if (auto* s = n->as_string()) {
       if (auto v = core::parse_rate(s->get())) return *v;
+      const auto q = split_quantity(s->get());
+      if (q && core::parse_rate("1" + q->unit) && q->value <= 0)
+        fail_at(d, n, kp, show_value(*n) + " is out of range: must be > 0");
       fail_at(d, n, kp,
               show_value(*n) + " is not a rate: " + kRateHint +
                   unit_suggestion(s->get(), kRateUnits, kRateAliases, [](const std::string& x) {

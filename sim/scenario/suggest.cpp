@@ -61,21 +61,27 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
-std::optional<std::string> suggest_unit_fix(std::string_view text,
-                                            std::span<const std::string> units,
-                                            std::span<const UnitAlias> aliases) {
+std::optional<Quantity> split_quantity(std::string_view text) {
   text = trim(text);
   double v = 0;
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || ptr == text.data()) return std::nullopt;
-  const std::string_view number(text.data(), static_cast<std::size_t>(ptr - text.data()));
-  const std::string_view unit = trim(text.substr(number.size()));
-  if (unit.empty()) return std::nullopt;
+  const std::size_t len = static_cast<std::size_t>(ptr - text.data());
+  return Quantity{v, std::string(text.substr(0, len)), std::string(trim(text.substr(len)))};
+}
+
+std::optional<std::string> suggest_unit_fix(std::string_view text,
+                                            std::span<const std::string> units,
+                                            std::span<const UnitAlias> aliases) {
+  const auto q = split_quantity(text);
+  if (!q || q->unit.empty()) return std::nullopt;
+  const std::string& number = q->number;
+  const std::string_view unit = q->unit;
   for (const auto& a : aliases)
-    if (iequal(a.alias, unit)) return std::string(number) + std::string(a.unit);
+    if (iequal(a.alias, unit)) return number + std::string(a.unit);
   for (const auto& u : units)
-    if (iequal(u, unit)) return std::string(number) + u;
-  if (auto n = nearest(unit, units)) return std::string(number) + *n;
+    if (iequal(u, unit)) return number + u;
+  if (auto n = nearest(unit, units)) return number + *n;
   return std::nullopt;
 }
 

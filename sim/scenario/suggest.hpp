@@ -18,6 +18,13 @@ struct UnitAlias {
   std::string_view alias, unit;
 };
 
+// "1.5 ms" -> {1.5, "1.5", "ms"}; nullopt if the text does not start with a number.
+struct Quantity {
+  double value;
+  std::string number, unit;  // as written, trimmed
+};
+std::optional<Quantity> split_quantity(std::string_view text);
+
 // For a value with a misspelled unit ("10 msec", "2 Mbit/s", "5 kib") returns the corrected
 // value ("10ms", "2Mbps", "5KiB"), or nullopt if the text does not start with a number or no
 // unit is close. Tries, in order: an alias, a case-insensitive match, nearest(). The caller

@@ -108,6 +108,12 @@ TEST_CASE("durations: units, the hint, and a suggestion for a misspelled unit") 
         "q.toml:4:5: d: \"0s\" is out of range: must be > 0s");
   CHECK(error_of([&] { r.duration("e", std::nullopt); }) ==
         "q.toml:5:5: e: 0 is not a duration: " + hint);
+
+  auto bad = Document::parse("a = \"-5s\"\nb = \"1e30h\"\n", "q.toml");
+  CHECK(error_of([&] { bad->root().duration("a", std::nullopt); }) ==
+        "q.toml:1:5: a: \"-5s\" is out of range: durations cannot be negative");
+  CHECK(error_of([&] { bad->root().duration("b", std::nullopt); }) ==
+        "q.toml:2:5: b: \"1e30h\" is out of range: durations must be below 292 years");
 }
 
 TEST_CASE("sizes and rates: integers, unit strings and suggestions") {
@@ -134,6 +140,20 @@ TEST_CASE("sizes and rates: integers, unit strings and suggestions") {
   CHECK(r.rate("f", std::nullopt) == 1e9);
   CHECK(error_of([&] { r.rate("g", 1.0); }) == "q.toml:7:5: g: 0 is out of range: must be > 0");
   CHECK(error_of([&] { r.rate("h", 1.0); }).starts_with("q.toml:8:5: h: true is not a rate: "));
+
+  auto bad = Document::parse(
+      "a = \"-1KiB\"\nb = \"1.5B\"\nc = \"1e20GB\"\nd = \"0Mbps\"\ne = \"-2 Gbps\"\n", "q.toml");
+  auto b = bad->root();
+  CHECK(error_of([&] { b.size("a", 0); }) ==
+        "q.toml:1:5: a: \"-1KiB\" is out of range: must be >= 0");
+  CHECK(error_of([&] { b.size("b", 0); }) ==
+        "q.toml:2:5: b: \"1.5B\" is not a whole number of bytes");
+  CHECK(error_of([&] { b.size("c", 0); }) ==
+        "q.toml:3:5: c: \"1e20GB\" is out of range: must be below 8 EiB");
+  CHECK(error_of([&] { b.rate("d", 1.0); }) ==
+        "q.toml:4:5: d: \"0Mbps\" is out of range: must be > 0");
+  CHECK(error_of([&] { b.rate("e", 1.0); }) ==
+        "q.toml:5:5: e: \"-2 Gbps\" is out of range: must be > 0");
 }
 
 TEST_CASE("choice: unknown value lists the options and suggests the nearest") {
