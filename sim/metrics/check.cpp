@@ -79,10 +79,13 @@ CheckResult check_against_golden(const std::string& run, const std::string& gold
       }
       if (close_enough(a[i], b[i], rtol, atol)) continue;
       ++failed;
+      const std::string why =
+          std::isnan(d)
+              ? std::string(std::isnan(a[i]) || std::isnan(b[i]) ? "one is NaN" : "infinite")
+              : fmt::format("|diff| {:.3g} > {:.3g}", d, atol + rtol * std::fabs(b[i]));
+      // {} prints the shortest text that reads back as the same double.
       res.problems.push_back(
-          fmt::format("{} at round {}: run {:.17g}, golden {:.17g} (|diff| {:.3g} "
-                      "> {:.3g})",
-                      m, i, a[i], b[i], d, atol + rtol * std::fabs(b[i])));
+          fmt::format("{} at round {}: run {}, golden {} ({})", m, i, a[i], b[i], why));
     }
     summary.push_back(
         fmt::format("  {:<28} max |run - golden| = {:.3g} at round {}{}", m, worst, worst_at,

@@ -180,14 +180,14 @@ std::vector<std::string> link_names(hid_t group, Where w) {
 }
 
 Handle create_extensible(hid_t loc, const std::string& name, hid_t file_type, hsize_t chunk_rows,
-                         Where w) {
+                         bool compress, Where w) {
   const hsize_t zero = 0, unlimited = H5S_UNLIMITED;
   Handle space =
       own(H5Screate_simple(1, &zero, &unlimited), K::kDataspace, w, "cannot create dataspace");
   Handle dcpl = own(H5Pcreate(H5P_DATASET_CREATE), K::kPlist, w, "cannot create dataset plist");
   const hsize_t chunk = std::max<hsize_t>(chunk_rows, 1);
   check(H5Pset_chunk(dcpl.get(), 1, &chunk), w, "cannot set chunk size");
-  if (H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
+  if (compress && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
     check(H5Pset_shuffle(dcpl.get()), w, "cannot set shuffle filter");
     check(H5Pset_deflate(dcpl.get(), 4), w, "cannot set deflate filter");
   }

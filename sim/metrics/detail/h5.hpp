@@ -87,10 +87,10 @@ bool exists(hid_t file, const std::string& path);  // every component of path ex
 // Names of the links in a group, in creation order when tracked, else by name.
 std::vector<std::string> link_names(hid_t group, Where w);
 
-// Extensible chunked 1-D dataset of `file_type`, initially empty; deflate(4)+shuffle when the
-// deflate filter is available.
+// Extensible chunked 1-D dataset of `file_type`, initially empty. `compress`: shuffle + deflate
+// level 4 when the deflate filter is available.
 Handle create_extensible(hid_t loc, const std::string& name, hid_t file_type, hsize_t chunk_rows,
-                         Where w);
+                         bool compress, Where w);
 Handle open_dataset(hid_t loc, const std::string& name, Where w);
 hsize_t rows(hid_t dataset, Where w);  // extent of a 1-D dataset
 // Appends n rows laid out in memory as `mem_type`.
