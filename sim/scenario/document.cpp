@@ -272,23 +272,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len = c < 0x80           ? 1
-                      : (c >> 5) == 0x6  ? 2
-                      : (c >> 4) == 0xe  ? 3
-                      : (c >> 3) == 0x1e ? 4
-                                         : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    for (std::size_t k = 1; k < len; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
-    i += len;
-  }
-  return true;
-}
-
 // What a value of the same kind as `n` is called in "expected ..." messages.
 std::string kind_of(const toml::node& n) {
   switch (n.type()) {
@@ -388,9 +371,13 @@ void Document::apply_override(std::string_view assignment) {
   } catch (const toml::parse_error&) {
   }
   if (!is_toml) {
-    if (!valid_utf8(value_text)) throw InputError(arg + ": the value is not valid UTF-8");
-    parsed.clear();
-    parsed.insert_or_assign("x", std::string(value_text));
+    // The text must be a valid TOML string (UTF-8, no surrogates) for resolved_toml() to
+    // parse again; the parser is the judge.
+    try {
+      parsed = toml::parse("x = " + quote_string(value_text), source);
+    } catch (const toml::parse_error&) {
+      throw InputError(arg + ": the value is not valid UTF-8 text");
+    }
   }
   toml::node* value = parsed.get("x");
 

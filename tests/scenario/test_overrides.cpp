@@ -163,10 +163,14 @@ TEST_CASE("override values that are not single TOML values are taken as text") {
   doc->apply_override("d=[1, \"x\"]");
   doc->apply_override("e=1979-05-27");  // a TOML date
   CHECK(error_of([&] { doc->apply_override(std::string("f=\xff\xfe")); }) ==
-        "--set f=\xff\xfe: the value is not valid UTF-8");
+        "--set f=\xff\xfe: the value is not valid UTF-8 text");
+  CHECK(error_of([&] { doc->apply_override(std::string("f=\xed\xa0\x80")); }) ==
+        "--set f=\xed\xa0\x80: the value is not valid UTF-8 text");  // a UTF-16 surrogate
+  doc->apply_override("u=caf\xc3\xa9 \"quoted\" \\ back");
   auto r = doc->root();
   CHECK(r.string("a", std::nullopt) == "1\nb=2");
   CHECK(r.string("c", std::nullopt) == "");
+  CHECK(r.string("u", std::nullopt) == "caf\xc3\xa9 \"quoted\" \\ back");
   CHECK(error_of([&] { r.number_list("d", std::nullopt); }) ==
         "--set d: d[1]: expected a number, got string \"x\"");
   CHECK(error_of([&] { r.string("e", std::nullopt); }) ==
