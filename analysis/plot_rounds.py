@@ -15,12 +15,16 @@ import argparse
 import os
 import sys
 
-import matplotlib
+# First: explains a missing h5py/numpy.
+from ledgerfl_h5 import RunFileError, is_int_metric, open_run, read_metric, round_metrics
+
+try:
+    import matplotlib
+except ImportError as err:  # pragma: no cover - depends on the machine
+    sys.exit(f"{err}. plot_rounds.py needs Debian's python3-matplotlib: run it with /usr/bin/python3.")
 
 matplotlib.use("Agg")  # files only, no display needed
 import matplotlib.pyplot as plt  # noqa: E402
-
-from ledgerfl_h5 import RunFileError, is_int_metric, open_run, read_metric, round_metrics  # noqa: E402
 
 
 def labels_for(paths):

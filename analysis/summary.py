@@ -12,9 +12,7 @@ Runs with Debian's python3 (python3-h5py, python3-numpy).
 import argparse
 import sys
 
-import numpy as np
-
-from ledgerfl_h5 import (
+from ledgerfl_h5 import (  # first: explains a missing h5py/numpy
     RunFileError,
     complete_rounds,
     is_int_metric,
@@ -23,6 +21,8 @@ from ledgerfl_h5 import (
     read_metric,
     round_metrics,
 )
+
+import numpy as np  # noqa: E402
 
 LOWER_IS_BETTER = ("loss", "error", "time", "gas", "latency", "bytes", "cost", "stale", "drop")
 FIRST_META = ("version", "git", "seed", "command_line")
