@@ -74,6 +74,7 @@ class H5Table final : public core::TableSink {
   }
 
   void append(std::span<const core::Cell> row) override {
+    h5::silence_errors();  // for this thread
     if (!dataset_) throw H5Error(fmt::format("{}: {}: file is closed", file_path_, path_));
     if (row.size() != columns_.size())
       throw std::invalid_argument(fmt::format("table {}: row has {} cells, expected {}", path_,
@@ -158,6 +159,7 @@ struct H5Writer::Impl {
   }
 
   void ensure_open() const {
+    h5::silence_errors();  // for this thread
     if (!file) throw H5Error(fmt::format("{}: file is closed (on_finish was called)", path));
   }
 

@@ -20,7 +20,8 @@ namespace ledgerfl::metrics {
 //   <table path>     1-D extensible compound dataset per table() (e.g. /ledger/blocks)
 // Every on_round() ends with flush(): a process killed between rounds leaves a file that opens
 // and holds every finished round. /timing/wall_s is written last in a round, so its length is
-// the number of complete rounds. Not thread-safe: call from the simulation thread only.
+// the number of complete rounds. One writer is used from one thread at a time; writers of
+// different files may live in different threads (Debian's libhdf5 is built thread-safe).
 class H5Writer final : public core::RunSink {
  public:
   // Creates (truncates) the file; throws H5Error if it cannot.

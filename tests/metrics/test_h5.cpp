@@ -9,6 +9,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -377,4 +378,30 @@ TEST_CASE("a SIGKILLed writer leaves a file with every finished round") {
   }
   CHECK(r.timing_wall_s().size() == 5);
   check_block_rows(r.table_rows("/ledger/blocks"), 15);
+}
+
+TEST_CASE("writers of different files work in parallel threads") {
+  TmpPath a("thread_a"), b("thread_b");
+  auto write = [](const std::string& path, int offset) {
+    H5Writer w(path);
+    auto& t = w.table("/ledger/blocks", kBlockColumns);
+    for (int r = 0; r < 200; ++r) {
+      t.append(block_row(r));
+      RoundSummary s;
+      s.add("x", static_cast<double>(r + offset));
+      w.on_round(s);
+    }
+  };
+  std::thread ta(write, a.str(), 0), tb(write, b.str(), 1000);
+  ta.join();
+  tb.join();
+  for (const auto& [path, offset] : {std::pair{a.str(), 0}, std::pair{b.str(), 1000}}) {
+    H5Reader r(path);
+    const auto x = r.round_column("x");
+    REQUIRE(x.size() == 200);
+    bool ok = true;
+    for (int i = 0; i < 200; ++i) ok = ok && x[i] == static_cast<double>(i + offset);
+    CHECK(ok);
+    check_block_rows(r.table_rows("/ledger/blocks"), 200);
+  }
 }

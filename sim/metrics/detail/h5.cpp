@@ -3,15 +3,15 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <mutex>
 
 #include <fmt/format.h>
 
 namespace ledgerfl::metrics::h5 {
 
 void silence_errors() {
-  static std::once_flag once;
-  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+  // Debian's libhdf5 is built thread-safe, and then the error-printing setting is per thread.
+  thread_local bool silenced = false;
+  if (!silenced) silenced = H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr) >= 0;
 }
 
 std::string error_detail() {
@@ -120,6 +120,7 @@ std::vector<std::string> split_path(const std::string& path) {
 }  // namespace
 
 Handle ensure_group(hid_t file, const std::string& path, Where w, bool tracked) {
+  silence_errors();
   Handle cur = own(H5Gopen2(file, "/", H5P_DEFAULT), K::kGroup, w, "cannot open root group");
   const auto parts = split_path(path);
   for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -144,10 +145,12 @@ Handle ensure_group(hid_t file, const std::string& path, Where w, bool tracked) 
 }
 
 Handle open_group(hid_t loc, const std::string& path, Where w) {
+  silence_errors();
   return own(H5Gopen2(loc, path.c_str(), H5P_DEFAULT), K::kGroup, w, "cannot open group");
 }
 
 bool exists(hid_t file, const std::string& path) {
+  silence_errors();
   std::string prefix;
   for (const auto& part : split_path(path)) {
     prefix += '/';
@@ -197,6 +200,7 @@ Handle create_extensible(hid_t loc, const std::string& name, hid_t file_type, hs
 }
 
 Handle open_dataset(hid_t loc, const std::string& name, Where w) {
+  silence_errors();
   return own(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), K::kDataset, w, "cannot open dataset");
 }
 

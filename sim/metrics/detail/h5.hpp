@@ -16,7 +16,7 @@
 
 namespace ledgerfl::metrics::h5 {
 
-// Turns off HDF5's automatic error printing (once per process); our errors carry the detail.
+// Turns off HDF5's automatic error printing for the calling thread; our errors carry the detail.
 void silence_errors();
 
 // The innermost message of the current thread's HDF5 error stack ("" if empty).
