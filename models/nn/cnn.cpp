@@ -158,10 +158,10 @@ Cnn::Cnn(const CnnOptions& opt) : o_(opt) {
 }
 
 std::string Cnn::name() const {
-  std::string s = "cnn-";
+  std::string s = "cnn";
   for (int v : {o_.conv1, o_.conv2, o_.hidden, o_.classes}) {
+    s += '-';
     s += std::to_string(v);
-    s += v == o_.classes ? "" : "-";
   }
   return s;
 }
