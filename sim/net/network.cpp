@@ -1,0 +1,351 @@
+// Network: links with FIFO transmission queues, gossip, shortest-path unicast, faults.
+#include "sim/net/network.hpp"
+
+#include <algorithm>
+#include <boost/graph/adjacency_list.hpp>
+#include <boost/graph/dijkstra_shortest_paths.hpp>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "sim/core/rng.hpp"
+
+namespace ledgerfl::net {
+
+namespace {
+constexpr std::uint64_t kLatencyStream = core::purpose_id("net.latency");
+}
+
+std::string_view to_string(ClientAttach a) {
+  return a == ClientAttach::kOverlay ? "overlay" : "validators";
+}
+std::string_view to_string(PartitionMode m) {
+  return m == PartitionMode::kQueue ? "queue" : "drop";
+}
+
+void NetworkOptions::validate() const {
+  if (validators == 0) throw std::invalid_argument("network.validators must be >= 1");
+  if (client_attach == ClientAttach::kValidators && clients > 0 &&
+      (client_degree == 0 || client_degree > validators))
+    throw std::invalid_argument("network.client_degree = " + std::to_string(client_degree) +
+                                " must be in [1, validators = " + std::to_string(validators) + "]");
+  if (relay_delay < core::SimTime{}) throw std::invalid_argument("network.relay_delay >= 0");
+  regions.validate();
+  latency.validate();
+  for (const auto& c : crashes) {
+    if (c.node >= nodes())
+      throw std::invalid_argument("network.crash.node = " + std::to_string(c.node) +
+                                  " is not a node id (< " + std::to_string(nodes()) + ")");
+    if (c.recover <= c.at) throw std::invalid_argument("network.crash.recover must be > at");
+  }
+  for (const auto& p : partitions) {
+    if (p.end <= p.start) throw std::invalid_argument("network.partition.end must be > start");
+    for (NodeId v : p.side)
+      if (v >= nodes())
+        throw std::invalid_argument("network.partition.side contains " + std::to_string(v) +
+                                    ", not a node id (< " + std::to_string(nodes()) + ")");
+  }
+}
+
+Network::Network(core::Engine& engine, Graph overlay, NetworkOptions options, std::uint64_t seed)
+    : engine_(engine), options_(std::move(options)), seed_(seed), n_(options_.nodes()) {
+  options_.validate();
+  if (overlay.n != options_.overlay_nodes())
+    throw std::invalid_argument("topology has " + std::to_string(overlay.n) + " nodes, expected " +
+                                std::to_string(options_.overlay_nodes()));
+  normalize(overlay);
+  if (!overlay.connected())
+    throw std::invalid_argument(
+        "the overlay topology is not connected; raise the degree or "
+        "edge probability");
+  Graph g = std::move(overlay);
+  g.n = n_;
+  if (options_.client_attach == ClientAttach::kValidators) {
+    for (NodeId c = options_.validators; c < n_; ++c) {
+      core::Rng rng(seed_, "net.client_attach", c);
+      std::vector<NodeId> pick;
+      while (pick.size() < options_.client_degree) {
+        NodeId v = static_cast<NodeId>(rng.below(options_.validators));
+        if (std::find(pick.begin(), pick.end(), v) == pick.end()) pick.push_back(v);
+      }
+      for (NodeId v : pick) g.edges.emplace_back(v, c);
+    }
+    normalize(g);
+  }
+  // Regions by share (inverse CDF), one keyed stream per node.
+  const auto& reg = options_.regions;
+  region_.resize(n_);
+  for (NodeId v = 0; v < n_; ++v) {
+    core::Rng rng(seed_, "net.region", v);
+    double u = rng.uniform(), acc = 0;
+    std::uint32_t r = 0;
+    for (; r + 1 < reg.size(); ++r) {
+      acc += reg.share[r];
+      if (u < acc) break;
+    }
+    region_[v] = r;
+  }
+  up_.assign(n_, 1);
+  nbr_ = g.adjacency();
+  out_.resize(n_);
+  for (NodeId u = 0; u < n_; ++u) {
+    for (NodeId v : nbr_[u]) {
+      Link l{u,
+             v,
+             reg.latency_ms[region_[u]][region_[v]],
+             std::min(reg.upload_bps[region_[u]], reg.download_bps[region_[v]]),
+             {},
+             0};
+      out_[u].push_back(static_cast<std::uint32_t>(links_.size()));
+      links_.push_back(l);
+    }
+  }
+  routes_.resize(n_);
+  for (const auto& p : options_.partitions) {
+    std::vector<std::uint8_t> side(n_, 0);
+    for (NodeId v : p.side) side[v] = 1;
+    partition_side_.push_back(std::move(side));
+  }
+}
+
+Network::~Network() = default;
+
+void Network::start() {
+  for (std::uint32_t i = 0; i < options_.crashes.size(); ++i) {
+    const Crash& c = options_.crashes[i];
+    engine_.schedule_at(c.at, [this, i] {
+      NodeId v = options_.crashes[i].node;
+      up_[v] = 0;
+      if (receiver_) receiver_->on_node_state(v, false);
+    });
+    if (c.recover != core::SimTime::max())
+      engine_.schedule_at(c.recover, [this, i] {
+        NodeId v = options_.crashes[i].node;
+        up_[v] = 1;
+        if (receiver_) receiver_->on_node_state(v, true);
+      });
+  }
+}
+
+std::uint32_t Network::link_id(NodeId u, NodeId v) const {
+  const auto& nb = nbr_[u];
+  auto it = std::lower_bound(nb.begin(), nb.end(), v);
+  if (it == nb.end() || *it != v)
+    throw std::logic_error("no link " + std::to_string(u) + " -> " + std::to_string(v));
+  return out_[u][static_cast<std::size_t>(it - nb.begin())];
+}
+
+double Network::link_latency_ms(NodeId u, NodeId v) const {
+  return links_[link_id(u, v)].mean_ms;
+}
+double Network::link_bandwidth_bps(NodeId u, NodeId v) const {
+  return links_[link_id(u, v)].bps;
+}
+
+std::uint32_t Network::alloc(const Pending& p) {
+  if (!free_.empty()) {
+    std::uint32_t s = free_.back();
+    free_.pop_back();
+    pending_[s] = p;
+    return s;
+  }
+  pending_.push_back(p);
+  return static_cast<std::uint32_t>(pending_.size() - 1);
+}
+
+core::SimTime Network::cut_until(NodeId u, NodeId v, core::SimTime now) const {
+  core::SimTime until{};
+  for (std::size_t i = 0; i < partition_side_.size(); ++i) {
+    const Partition& p = options_.partitions[i];
+    if (now >= p.start && now < p.end && partition_side_[i][u] != partition_side_[i][v])
+      until = std::max(until, p.end);
+  }
+  return until;
+}
+
+void Network::transmit(std::uint32_t link, std::uint32_t slot) {
+  Link& l = links_[link];
+  const core::SimTime now = engine_.now();
+  if (!partition_side_.empty()) {
+    if (core::SimTime until = cut_until(l.from, l.to, now); until > core::SimTime{}) {
+      if (options_.partition_mode == PartitionMode::kDrop) {
+        ++stats_.dropped_partition;
+        free_.push_back(slot);
+      } else {
+        engine_.schedule_at(until, [this, link, slot] { transmit(link, slot); });
+      }
+      return;
+    }
+  }
+  const Message& m = pending_[slot].msg;
+  const core::SimTime start = std::max(now, l.busy_until);
+  const core::SimTime tx = core::SimTime::from_seconds(static_cast<double>(m.bytes) * 8.0 / l.bps);
+  l.busy_until = start + tx;
+  ++stats_.transmissions;
+  if (m.consensus) ++stats_.consensus_messages;
+  stats_.bytes += m.bytes;
+  core::Rng rng(seed_, kLatencyStream, link, l.counter++);
+  if (options_.latency.loss > 0 && rng.bernoulli(options_.latency.loss)) {
+    ++stats_.lost;
+    free_.push_back(slot);
+    return;
+  }
+  const core::SimTime at = l.busy_until + options_.latency.sample(l.mean_ms, rng);
+  engine_.schedule_at(at, [this, slot] { arrive(slot); });
+}
+
+void Network::mark_seen(GossipId g, NodeId v) {
+  Gossip& G = gossips_[g];
+  G.seen[v] = 1;
+  ++G.reached;
+  const core::SimTime dt = engine_.now() - G.start;
+  auto need = [&](int pct) { return (static_cast<std::uint64_t>(n_) * pct + 99) / 100; };
+  if (G.reached == need(50)) G.t50 = dt;
+  if (G.reached == need(90)) G.t90 = dt;
+  if (G.reached == n_) G.t100 = dt;
+}
+
+void Network::arrive(std::uint32_t slot) {
+  const Pending p = pending_[slot];
+  free_.push_back(slot);
+  if (!up_[p.to]) {
+    ++stats_.dropped_crash;
+    return;
+  }
+  if (p.gossip != kNone) {
+    if (p.dest == kNone) {  // a delayed relay firing at node p.to
+      relay_now(p.to, p.gossip, p.from);
+      return;
+    }
+    Gossip& G = gossips_[p.gossip];
+    if (G.seen.empty() || G.seen[p.to]) {
+      ++stats_.duplicates;
+      return;
+    }
+    mark_seen(p.gossip, p.to);
+    ++stats_.delivered;
+    bool relay = receiver_ ? receiver_->on_gossip(p.to, p.from, p.gossip, G.msg) : true;
+    if (!relay) return;
+    if (options_.relay_delay > core::SimTime{}) {
+      Pending r{};
+      r.gossip = p.gossip;
+      r.from = p.from;
+      r.to = p.to;
+      r.dest = kNone;
+      std::uint32_t s = alloc(r);
+      engine_.schedule_in(options_.relay_delay, [this, s] { arrive(s); });
+    } else {
+      relay_now(p.to, p.gossip, p.from);
+    }
+    return;
+  }
+  if (p.to == p.dest) {
+    ++stats_.delivered;
+    if (receiver_) receiver_->on_message(p.to, p.msg);
+    return;
+  }
+  Pending fwd = p;
+  fwd.from = p.to;
+  fwd.to = next_hop(p.to, p.dest);
+  std::uint32_t s = alloc(fwd);
+  transmit(link_id(fwd.from, fwd.to), s);
+}
+
+void Network::relay_now(NodeId at, GossipId g, NodeId exclude) {
+  if (!up_[at]) return;
+  const auto& nb = nbr_[at];
+  for (std::size_t i = 0; i < nb.size(); ++i) {
+    if (nb[i] == exclude) continue;
+    Pending p{};
+    p.msg = gossips_[g].msg;
+    p.gossip = g;
+    p.from = at;
+    p.to = nb[i];
+    p.dest = nb[i];
+    transmit(out_[at][i], alloc(p));
+  }
+}
+
+GossipId Network::broadcast(NodeId origin, const Message& m) {
+  Gossip G;
+  G.msg = m;
+  G.start = engine_.now();
+  G.seen.assign(n_, 0);
+  gossips_.push_back(std::move(G));
+  GossipId g = static_cast<GossipId>(gossips_.size() - 1);
+  if (!up_[origin]) return g;
+  mark_seen(g, origin);
+  relay_now(origin, g, origin);
+  return g;
+}
+
+void Network::relay(NodeId at, GossipId g) {
+  relay_now(at, g, at);
+}
+
+bool Network::seen(GossipId g, NodeId v) const {
+  const auto& s = gossips_[g].seen;
+  return !s.empty() && s[v] != 0;
+}
+std::uint32_t Network::reached(GossipId g) const {
+  return gossips_[g].reached;
+}
+const Message& Network::gossip_message(GossipId g) const {
+  return gossips_[g].msg;
+}
+
+core::SimTime Network::propagation(GossipId g, int percent) const {
+  const Gossip& G = gossips_[g];
+  if (percent == 50) return G.t50;
+  if (percent == 90) return G.t90;
+  if (percent == 100) return G.t100;
+  throw std::invalid_argument("propagation percent must be 50, 90 or 100");
+}
+
+void Network::release(GossipId g) {
+  gossips_[g].seen.clear();
+  gossips_[g].seen.shrink_to_fit();
+}
+
+NodeId Network::next_hop(NodeId at, NodeId dest) {
+  auto& r = routes_[dest];
+  if (r.empty()) {
+    using G =
+        boost::adjacency_list<boost::vecS, boost::vecS, boost::undirectedS, boost::no_property,
+                              boost::property<boost::edge_weight_t, double>>;
+    G bg(n_);
+    for (NodeId u = 0; u < n_; ++u)
+      for (std::size_t i = 0; i < nbr_[u].size(); ++i)
+        if (u < nbr_[u][i]) {
+          const Link& a = links_[out_[u][i]];
+          const Link& b = links_[link_id(nbr_[u][i], u)];
+          // Ties between equal-latency paths break towards fewer hops via a tiny hop cost.
+          boost::add_edge(u, nbr_[u][i], 0.5 * (a.mean_ms + b.mean_ms) + 1e-6, bg);
+        }
+    std::vector<G::vertex_descriptor> pred(n_);
+    boost::dijkstra_shortest_paths(bg, dest, boost::predecessor_map(pred.data()));
+    r.resize(n_);
+    for (NodeId v = 0; v < n_; ++v) r[v] = static_cast<NodeId>(pred[v]);
+  }
+  return r[at];
+}
+
+void Network::send(NodeId from, NodeId to, const Message& m) {
+  if (!up_[from]) {
+    ++stats_.dropped_crash;
+    return;
+  }
+  Pending p{};
+  p.msg = m;
+  p.dest = to;
+  if (from == to) {
+    ++stats_.delivered;
+    if (receiver_) receiver_->on_message(to, m);
+    return;
+  }
+  p.from = from;
+  p.to = next_hop(from, to);
+  transmit(link_id(from, p.to), alloc(p));
+}
+
+}  // namespace ledgerfl::net
