@@ -185,6 +185,14 @@ bool ParamView::has(std::string_view key) const {
   return n && !d.is_synthetic(n);
 }
 
+bool ParamView::is_table(std::string_view key) const {
+  Impl& d = *doc_->impl_;
+  toml::table& t = d.table_of(path_);
+  d.opened[&t].know(key);
+  const toml::node* n = t.get(key);
+  return n && !d.is_synthetic(n) && n->is_table();
+}
+
 std::vector<std::string> ParamView::keys() const {
   Impl& d = *doc_->impl_;
   toml::table& t = d.table_of(path_);

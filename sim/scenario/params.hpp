@@ -51,6 +51,9 @@ class ParamView {
   const std::string& path() const { return path_; }  // "" for the root
   std::string key_path(std::string_view key) const;  // path + "." + key
   bool has(std::string_view key) const;
+  // Present and a table (for parameters that take either a value or a table, e.g. a fixed
+  // value or a distribution {type = "lognormal", ...}).
+  bool is_table(std::string_view key) const;
   std::vector<std::string> keys() const;  // keys present in this table, in file order
 
   double number(std::string_view key, std::optional<double> def, Bounds b = {}) const;

@@ -1,0 +1,272 @@
+// The `ledgerfl` executable: run, validate, list, check (and audit once the chain lands).
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/core.h>
+#include <tbb/global_control.h>
+#include <CLI/CLI.hpp>
+
+#include "sim/cli/components.hpp"
+#include "sim/cli/progress.hpp"
+#include "sim/metrics/check.hpp"
+#include "sim/metrics/error.hpp"
+#include "sim/metrics/reader.hpp"
+#include "sim/metrics/writer.hpp"
+#include "sim/scenario/params.hpp"
+
+namespace fs = std::filesystem;
+using namespace ledgerfl;
+
+namespace {
+
+constexpr int kExitOk = 0, kExitRunFailed = 1, kExitBadInput = 2;
+
+std::string command_line(int argc, char** argv) {
+  std::string s;
+  for (int i = 0; i < argc; ++i) {
+    if (i) s += ' ';
+    s += argv[i];
+  }
+  return s;
+}
+
+struct RunArgs {
+  std::string scenario;
+  std::string output;
+  std::vector<std::string> sets;
+  std::optional<std::uint64_t> seed;
+  int threads = 0;
+  bool quiet = false;
+  std::string progress = "auto";
+};
+
+// Loads the scenario, applies overrides, builds every component (so every key is read), and
+// checks that no key is left over. Throws scenario::InputError for bad input.
+struct Prepared {
+  std::unique_ptr<scenario::Document> doc;
+  cli::Simulation sim;
+  std::uint64_t seed = 0;
+  std::string name;
+};
+
+Prepared prepare(const cli::Components& comps, const std::string& path,
+                 const std::vector<std::string>& sets, std::optional<std::uint64_t> seed_override) {
+  Prepared p;
+  p.doc = scenario::Document::load(path);
+  for (const auto& s : sets) p.doc->apply_override(s);
+  scenario::ParamView root = p.doc->root();
+  const scenario::ParamView sim = root.table("simulation");
+  p.name = sim.string("name", fs::path(path).stem().string());
+  const std::int64_t file_seed = sim.integer("seed", 1, scenario::Bounds::non_negative());
+  p.seed = seed_override ? *seed_override : static_cast<std::uint64_t>(file_seed);
+  p.sim = cli::build_simulation(comps, root, p.seed);
+  p.doc->check_unused();
+  return p;
+}
+
+int cmd_run(const cli::Components& comps, const RunArgs& a, const std::string& cmdline) {
+  Prepared p = prepare(comps, a.scenario, a.sets, a.seed);
+  std::optional<tbb::global_control> threads;
+  if (a.threads > 0)
+    threads.emplace(tbb::global_control::max_allowed_parallelism,
+                    static_cast<std::size_t>(a.threads));
+
+  std::string out = a.output;
+  if (out.empty()) out = (fs::path("runs") / (p.name + ".h5")).string();
+  if (auto dir = fs::path(out).parent_path(); !dir.empty()) fs::create_directories(dir);
+
+  metrics::H5Writer writer(out);
+  writer.set_meta("ledgerfl_version", std::string(LEDGERFL_VERSION));
+  writer.set_meta("git_describe", std::string(LEDGERFL_GIT_DESCRIBE));
+  writer.set_meta("seed", static_cast<std::int64_t>(p.seed));
+  writer.set_meta("command_line", cmdline);
+  writer.set_meta("scenario_name", p.name);
+  writer.set_meta("scenario_file", a.scenario);
+  writer.set_meta("scenario_toml", p.doc->original_text());
+  writer.set_meta("resolved_toml", p.doc->resolved_toml());
+  writer.set_meta("threads", static_cast<std::int64_t>(tbb::global_control::active_value(
+                                 tbb::global_control::max_allowed_parallelism)));
+  writer.flush();
+
+  const cli::ProgressMode mode = a.quiet                  ? cli::ProgressMode::kNever
+                                 : a.progress == "always" ? cli::ProgressMode::kAlways
+                                 : a.progress == "never"  ? cli::ProgressMode::kNever
+                                                          : cli::ProgressMode::kAuto;
+  cli::ProgressSink progress(p.sim.total_rounds, mode);
+  core::SinkFanout fan;
+  fan.add(writer);
+  fan.add(progress);
+  p.sim.run(fan);
+  fan.on_finish();
+
+  if (!a.quiet) {
+    const double wall = progress.wall_s();
+    std::printf("%s: %lld rounds, simulated %s, wall %.2f s (%.2f rounds/s)\n", p.name.c_str(),
+                static_cast<long long>(progress.rounds_seen()),
+                core::to_string(core::SimTime::from_seconds(progress.sim_time_s())).c_str(), wall,
+                progress.rounds_seen() / std::max(wall, 1e-9));
+    if (progress.last_accuracy() >= 0)
+      std::printf("  final test accuracy %.4f (best %.4f)\n", progress.last_accuracy(),
+                  progress.best_accuracy());
+    for (const auto& line : p.sim.summary_lines) std::printf("  %s\n", line().c_str());
+    std::printf("  results: %s\n", out.c_str());
+  }
+  return kExitOk;
+}
+
+int cmd_validate(const cli::Components& comps, const std::string& path,
+                 const std::vector<std::string>& sets) {
+  Prepared p = prepare(comps, path, sets, std::nullopt);
+  std::printf("%s: ok — %s\n", path.c_str(), p.sim.description.c_str());
+  return kExitOk;
+}
+
+void print_list(const scenario::Catalog& catalog, const std::string& kind, bool markdown) {
+  bool any = false;
+  for (const auto* reg : catalog.all()) {
+    const std::string& k = reg->kind();
+    if (!kind.empty() && kind != k && kind != k + "s" && kind != k + "es") continue;
+    any = true;
+    if (markdown) {
+      std::printf("### %s — `%s`\n\n", k.c_str(), reg->table_hint().c_str());
+      for (const auto& e : reg->docs()) {
+        std::printf("- **`%s`** — %s\n", e.name.c_str(), e.description.c_str());
+        for (const auto& d : e.params)
+          std::printf("  - `%s` (%s%s%s)%s%s\n", d.name.c_str(), d.type.c_str(),
+                      d.unit.empty() ? "" : ", ", d.unit.c_str(),
+                      d.default_value.empty() ? " **required**"
+                                              : (" default `" + d.default_value + "`").c_str(),
+                      d.meaning.empty() ? "" : (": " + d.meaning).c_str());
+      }
+      std::printf("\n");
+    } else {
+      std::printf("%s  (%s)\n", k.c_str(), reg->table_hint().c_str());
+      for (const auto& e : reg->docs()) {
+        std::printf("  %-16s %s\n", e.name.c_str(), e.description.c_str());
+        for (const auto& d : e.params)
+          std::printf("      %-18s %-10s %-12s %s%s%s\n", d.name.c_str(), d.type.c_str(),
+                      d.default_value.empty() ? "(required)" : d.default_value.c_str(),
+                      d.meaning.c_str(), d.unit.empty() ? "" : " [",
+                      d.unit.empty() ? "" : (d.unit + "]").c_str());
+      }
+      std::printf("\n");
+    }
+  }
+  if (!any) {
+    std::vector<std::string> kinds;
+    for (const auto* reg : catalog.all()) kinds.push_back(reg->kind());
+    std::string msg = "unknown component kind \"" + kind + "\"; known:";
+    for (const auto& k : kinds) msg += " " + k;
+    if (auto n = scenario::nearest(kind, kinds)) msg += " (did you mean \"" + *n + "\"?)";
+    throw scenario::InputError(msg);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cli::Components comps;
+  CLI::App app{
+      "ledgerfl — discrete-event simulator of federated learning coordinated by a "
+      "blockchain"};
+  app.set_version_flag("--version", std::string("ledgerfl ") + LEDGERFL_VERSION + " (" +
+                                        LEDGERFL_GIT_DESCRIBE + ")");
+  app.require_subcommand(1);
+  app.footer(
+      "Examples:\n"
+      "  ledgerfl run scenarios/quickstart.toml -o runs/quickstart.h5\n"
+      "  ledgerfl run scenarios/fmnist_dirichlet.toml --set data.partition.alpha=0.1 --threads 2\n"
+      "  ledgerfl validate scenarios/chain/bft_consortium.toml\n"
+      "  ledgerfl list aggregators\n"
+      "  ledgerfl check runs/quickstart.h5 --golden scenarios/golden/quickstart.h5\n"
+      "Exit codes: 0 ok, 1 run failed, 2 bad input.");
+
+  RunArgs ra;
+  auto* run = app.add_subcommand("run", "run a scenario and write its metrics to HDF5");
+  run->add_option("scenario", ra.scenario, "scenario file (.toml)")->required();
+  run->add_option("-o,--output", ra.output, "output HDF5 file (default runs/<name>.h5)");
+  run->add_option("--set", ra.sets, "override a scenario key: --set rounds.per_round=20")
+      ->take_all();
+  run->add_option("--seed", ra.seed, "override [simulation] seed");
+  run->add_option("--threads", ra.threads,
+                  "worker threads (default: all cores); results do not "
+                  "depend on it")
+      ->check(CLI::NonNegativeNumber);
+  run->add_flag("-q,--quiet", ra.quiet, "print nothing but errors");
+  run->add_option("--progress", ra.progress,
+                  "progress display: auto (terminal only), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+
+  std::string vpath;
+  std::vector<std::string> vsets;
+  auto* validate = app.add_subcommand("validate", "check a scenario without running it");
+  validate->add_option("scenario", vpath, "scenario file (.toml)")->required();
+  validate->add_option("--set", vsets, "override a scenario key")->take_all();
+
+  std::string kind;
+  bool markdown = false;
+  auto* list = app.add_subcommand("list", "list components and their parameters");
+  list->add_option("kind", kind, "one kind (e.g. aggregator, model, consensus)");
+  list->add_flag("--markdown", markdown, "print Markdown (the README's scenario reference)");
+
+  std::string crun, cgolden;
+  std::vector<std::string> cmetrics;
+  double rtol = 1e-6, atol = 1e-9;
+  auto* check = app.add_subcommand("check",
+                                   "compare a run with a golden run (CI regression); "
+                                   "exit 1 on drift");
+  check->add_option("run", crun, "run file (.h5)")->required();
+  check->add_option("--golden", cgolden, "golden run file (.h5)")->required();
+  check->add_option("--metric", cmetrics, "metric to compare (repeatable; default all)");
+  check->add_option("--rtol", rtol, "relative tolerance");
+  check->add_option("--atol", atol, "absolute tolerance");
+
+  cli::add_extra_commands(app, comps);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitBadInput;
+  }
+
+  try {
+    if (*run) return cmd_run(comps, ra, command_line(argc, argv));
+    if (*validate) return cmd_validate(comps, vpath, vsets);
+    if (*list) {
+      print_list(comps.catalog, kind, markdown);
+      return kExitOk;
+    }
+    if (*check) {
+      metrics::CheckResult r;
+      try {
+        r = metrics::check_against_golden(crun, cgolden, cmetrics, rtol, atol);
+      } catch (const metrics::H5Error& e) {
+        throw cli::UsageError(e.what());
+      } catch (const std::invalid_argument& e) {
+        throw cli::UsageError(e.what());
+      }
+      std::printf("%s", r.report.c_str());
+      return r.ok ? kExitOk : kExitRunFailed;
+    }
+    return cli::run_extra_commands(app, comps);
+  } catch (const scenario::InputError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return kExitBadInput;
+  } catch (const cli::UsageError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return kExitBadInput;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: run failed: %s\n", e.what());
+    return kExitRunFailed;
+  }
+}

@@ -1,0 +1,504 @@
+// Federated-learning rounds in the event engine. What a client computes depends only on the model
+// version it starts from, so the math of a round runs as one parallel batch (one client per TBB
+// task, Eigen single-threaded inside); when each result exists is decided by events from the
+// client's device profile (download + FLOPs / speed + upload), DESIGN.md "How a round flows".
+#include "sim/fl/simulation.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <unordered_set>
+
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+#include <tbb/partitioner.h>
+
+#include "models/nn/trainer.hpp"
+#include "sim/agents/device.hpp"
+#include "sim/core/engine.hpp"
+#include "sim/core/rng.hpp"
+
+namespace ledgerfl::fl {
+
+using core::SimTime;
+using scenario::Bounds;
+using scenario::ParamView;
+
+float LocalOptions::lr_at(std::int64_t round) const {
+  if (schedule == Schedule::kConstant || step_rounds <= 0) return lr;
+  const auto k = static_cast<double>((round - 1) / step_rounds);
+  return static_cast<float>(lr * std::pow(gamma, k));
+}
+
+namespace {
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr int kEvalChunk = 500;  // fixed, so evaluation sums are the same for any thread count
+
+// Floyd's algorithm: m distinct values from [0, n), O(m) memory, returned sorted.
+std::vector<std::size_t> sample_without_replacement(std::size_t n, std::size_t m, core::Rng& rng) {
+  std::unordered_set<std::size_t> chosen;
+  chosen.reserve(m * 2);
+  std::vector<std::size_t> out;
+  out.reserve(m);
+  for (std::size_t j = n - m; j < n; ++j) {
+    const std::size_t t = static_cast<std::size_t>(rng.below(j + 1));
+    const std::size_t pick = chosen.count(t) ? j : t;
+    chosen.insert(pick);
+    out.push_back(pick);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+using Snapshot = std::shared_ptr<const std::vector<float>>;
+
+// One unit of client work: train `client` from `start` (model version `start_version`).
+struct Task {
+  std::size_t client = 0;
+  std::uint64_t key = 0;   // keys the client's shuffling stream
+  std::int64_t round = 0;  // round whose learning rate applies
+  std::int64_t start_version = 0;
+  Snapshot start;
+  double staleness = 0.0;
+};
+
+struct TaskResult {
+  nn::TrainResult train;
+  std::size_t samples = 0;
+  double norm = 0.0;
+};
+}  // namespace
+
+struct FlSimulation::Impl {
+  std::uint64_t seed = 0;
+  std::size_t num_clients = 0;
+  std::unique_ptr<data::FederatedData> data;
+  std::unique_ptr<nn::Model> model;
+  LocalOptions local;
+  RoundOptions opts;
+  std::unique_ptr<Aggregator> aggregator;
+  std::unique_ptr<ServerOptimizer> server;
+  std::unique_ptr<agents::Population> population;
+  double flops_per_sample = 0.0;
+
+  std::vector<float> global;
+  Snapshot snapshot;  // immutable copy of `global` that tasks start from
+  std::int64_t version = 0;
+
+  struct ThreadScratch {
+    nn::TrainScratch train;
+    data::Dataset buffer;
+    std::vector<std::uint32_t> rows;
+    std::unique_ptr<nn::Workspace> eval_ws;
+  };
+  tbb::enumerable_thread_specific<ThreadScratch> scratch;
+  std::vector<std::vector<float>> deltas;  // one slot per task of a batch, reused
+  std::vector<TaskResult> results;
+  std::vector<float> aggregate;
+
+  // Simulated seconds for a client of `samples` samples to download, train and upload.
+  double client_seconds(std::size_t client, std::size_t samples) const {
+    const agents::DeviceProfile d = population->profile(client);
+    const double bits = static_cast<double>(global.size()) * 32.0;
+    const double examples = local.steps > 0 ? static_cast<double>(local.steps * local.batch)
+                                            : static_cast<double>(samples) * local.epochs;
+    return (bits / d.download_bps + d.latency_s) + examples * flops_per_sample / d.flops +
+           (bits / d.upload_bps + d.latency_s);
+  }
+
+  void train_batch(std::vector<Task>& tasks) {
+    if (deltas.size() < tasks.size()) deltas.resize(tasks.size());
+    results.assign(tasks.size(), TaskResult{});
+    nn::SgdOptions base;
+    base.momentum = local.momentum;
+    base.weight_decay = local.weight_decay;
+    base.prox_mu = local.prox_mu;
+    base.batch = local.batch;
+    base.epochs = local.epochs;
+    base.steps = local.steps;
+    tbb::parallel_for(
+        tbb::blocked_range<std::size_t>(0, tasks.size(), 1),
+        [&](const tbb::blocked_range<std::size_t>& range) {
+          ThreadScratch& s = scratch.local();
+          for (std::size_t i = range.begin(); i < range.end(); ++i) {
+            const Task& t = tasks[i];
+            std::vector<float>& w = deltas[i];
+            const std::vector<float>& start = *t.start;
+            w.assign(start.begin(), start.end());
+            nn::ShardView view = data->client_train(t.client, s.buffer, s.rows);
+            nn::SgdOptions o = base;
+            o.lr = local.lr_at(t.round);
+            core::Rng rng(seed, "local_train", t.client, t.key);
+            auto shuffle = [&rng](std::span<std::uint32_t> v) { rng.shuffle(v); };
+            TaskResult& r = results[i];
+            r.train = nn::train_local(*model, w, start, view, o, shuffle, s.train);
+            r.samples = view.rows.size();
+            double sq = 0.0;
+            for (std::size_t k = 0; k < w.size(); ++k) {
+              w[k] -= start[k];  // delta = new weights - starting weights
+              sq += static_cast<double>(w[k]) * w[k];
+            }
+            r.norm = std::sqrt(sq);
+          }
+        },
+        tbb::simple_partitioner());
+  }
+
+  // Applies the aggregate of tasks' deltas with the given weights; returns train-loss mean and
+  // update-norm mean over the tasks.
+  void aggregate_and_apply(const std::vector<Task>& tasks, const std::vector<double>& weights) {
+    std::vector<ClientUpdate> updates(tasks.size());
+    for (std::size_t i = 0; i < tasks.size(); ++i)
+      updates[i] = {tasks[i].client, weights[i], deltas[i]};
+    aggregate.assign(global.size(), 0.0f);
+    aggregator->aggregate(updates, aggregate);
+    server->apply(global, aggregate);
+    snapshot = std::make_shared<const std::vector<float>>(global);
+    ++version;
+  }
+
+  nn::EvalResult evaluate() {
+    const data::Dataset& test = data->test_set();
+    const std::size_t n = test.size();
+    const std::size_t chunks = (n + kEvalChunk - 1) / kEvalChunk;
+    std::vector<nn::EvalResult> parts(chunks);
+    tbb::parallel_for(
+        tbb::blocked_range<std::size_t>(0, chunks, 1),
+        [&](const tbb::blocked_range<std::size_t>& range) {
+          ThreadScratch& s = scratch.local();
+          if (!s.eval_ws) s.eval_ws = model->make_workspace(kEvalChunk);
+          for (std::size_t c = range.begin(); c < range.end(); ++c) {
+            const std::size_t lo = c * kEvalChunk;
+            const int m = static_cast<int>(std::min<std::size_t>(kEvalChunk, n - lo));
+            parts[c] = model->evaluate(global, test.features.data() + lo * test.dim(),
+                                       test.labels.data() + lo, m, *s.eval_ws);
+          }
+        },
+        tbb::simple_partitioner());
+    nn::EvalResult total;
+    for (const auto& p : parts) {  // fixed order
+      total.loss_sum += p.loss_sum;
+      total.correct += p.correct;
+      total.count += p.count;
+    }
+    return total;
+  }
+
+  bool eval_round(std::int64_t r) const {
+    return r == opts.rounds || (opts.eval_every > 0 && r % opts.eval_every == 0);
+  }
+
+  // Common part of a round's row.
+  core::RoundSummary make_row(std::int64_t r, SimTime now, double duration_s,
+                              const std::vector<Task>& tasks) {
+    core::RoundSummary row;
+    row.add("round", r);
+    row.add("sim_time_s", now.seconds());
+    double acc = kNaN, loss = kNaN;
+    if (eval_round(r)) {
+      const nn::EvalResult e = evaluate();
+      acc = e.count ? static_cast<double>(e.correct) / e.count : kNaN;
+      loss = e.count ? e.loss_sum / e.count : kNaN;
+    }
+    row.add("test_accuracy", acc);
+    row.add("test_loss", loss);
+    double loss_w = 0.0, wsum = 0.0, norm = 0.0, stale = 0.0;
+    std::int64_t examples = 0;
+    for (std::size_t i = 0; i < tasks.size(); ++i) {
+      const double w = static_cast<double>(results[i].samples);
+      loss_w += w * results[i].train.mean_loss;
+      wsum += w;
+      norm += results[i].norm;
+      stale += tasks[i].staleness;
+      examples += results[i].train.examples;
+    }
+    const double k = static_cast<double>(tasks.size());
+    row.add("train_loss", wsum > 0 ? loss_w / wsum : kNaN);
+    row.add("round_duration_s", duration_s);
+    row.add("update_norm_mean", k > 0 ? norm / k : kNaN);
+    row.add("mean_staleness", k > 0 ? stale / k : kNaN);
+    row.add("included", static_cast<std::int64_t>(tasks.size()));
+    row.add("examples", examples);
+    row.add("model_version", version);
+    return row;
+  }
+
+  void run_sync(core::Engine& engine, core::RunSink& sink);
+  void run_async(core::Engine& engine, core::RunSink& sink);
+};
+
+// ---------------------------------------------------------------------------- synchronous rounds
+void FlSimulation::Impl::run_sync(core::Engine& engine, core::RunSink& sink) {
+  struct RoundState {
+    std::int64_t r = 0;
+    SimTime t0;
+    std::vector<std::size_t> arrived;
+    std::vector<core::EventId> arrivals;
+    core::EventId deadline;
+    std::int64_t participants = 0, offline = 0, crashed = 0, alive = 0;
+    bool closed = false;
+    std::chrono::steady_clock::time_point wall0;
+  } st;
+
+  std::function<void(std::int64_t)> start_round;
+  auto close_round = [&] {
+    if (st.closed) return;
+    st.closed = true;
+    for (auto id : st.arrivals) engine.cancel(id);
+    engine.cancel(st.deadline);
+    std::vector<Task> tasks;
+    tasks.reserve(st.arrived.size());
+    std::sort(st.arrived.begin(), st.arrived.end());  // math order independent of arrival ties
+    for (std::size_t c : st.arrived)
+      tasks.push_back({c, static_cast<std::uint64_t>(st.r), st.r, version, snapshot, 0.0});
+    train_batch(tasks);
+    if (!tasks.empty()) {
+      std::vector<double> w(tasks.size());
+      for (std::size_t i = 0; i < tasks.size(); ++i) w[i] = static_cast<double>(results[i].samples);
+      aggregate_and_apply(tasks, w);
+    }
+    core::RoundSummary row = make_row(st.r, engine.now(), (engine.now() - st.t0).seconds(), tasks);
+    row.add("participants", st.participants);
+    row.add("dropped_stragglers", st.alive - static_cast<std::int64_t>(st.arrived.size()));
+    row.add("dropped_offline", st.offline);
+    row.add("dropped_crashed", st.crashed);
+    row.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - st.wall0).count();
+    sink.on_round(row);
+    sink.flush();
+    if (st.r < opts.rounds) {
+      const std::int64_t next = st.r + 1;
+      engine.schedule_in(SimTime{}, [&, next] { start_round(next); });
+    }
+  };
+
+  start_round = [&](std::int64_t r) {
+    st = RoundState{};
+    st.r = r;
+    st.t0 = engine.now();
+    st.wall0 = std::chrono::steady_clock::now();
+    const auto m = std::min<std::size_t>(
+        num_clients,
+        static_cast<std::size_t>(std::ceil(opts.per_round * (1.0 + opts.over_selection) - 1e-9)));
+    core::Rng rng(seed, "select", 0, static_cast<std::uint64_t>(r));
+    const std::vector<std::size_t> chosen = sample_without_replacement(num_clients, m, rng);
+    st.participants = static_cast<std::int64_t>(chosen.size());
+    for (std::size_t c : chosen) {
+      if (!population->online(c, r)) {
+        ++st.offline;
+        continue;
+      }
+      if (population->crashes(c, r)) {
+        ++st.crashed;
+        continue;
+      }
+      ++st.alive;
+      const double secs = client_seconds(c, data->client_size(c));
+      st.arrivals.push_back(engine.schedule_in(
+          SimTime::from_seconds(secs),
+          [&, c] {
+            if (st.closed) return;
+            st.arrived.push_back(c);
+            if (st.arrived.size() >= opts.per_round) close_round();
+          },
+          /*phase=*/1));
+    }
+    st.deadline = engine.schedule_in(opts.deadline, close_round, /*phase=*/2);
+  };
+
+  engine.schedule_at(engine.now(), [&] { start_round(1); });
+  engine.run();
+}
+
+// ------------------------------------------------------- buffered asynchronous rounds (FedBuff)
+// Nguyen et al. 2022, "Federated Learning with Buffered Asynchronous Aggregation", Alg. 1:
+// `concurrency` clients train at once, each from the model version current when it starts; the
+// server aggregates every K arrivals with staleness weight (1 + s)^-a and a server step.
+void FlSimulation::Impl::run_async(core::Engine& engine, core::RunSink& sink) {
+  const std::size_t concurrency =
+      std::min(num_clients, opts.concurrency ? opts.concurrency : 2 * opts.per_round);
+  std::unordered_set<std::size_t> in_flight;
+  std::vector<Task> buffer;
+  std::uint64_t dispatches = 0;
+  std::int64_t participants = 0, offline = 0, crashed = 0, stale_dropped = 0;
+  SimTime last_agg = engine.now();
+  auto wall0 = std::chrono::steady_clock::now();
+  bool done = false;
+
+  std::function<void()> dispatch;
+  auto free_slot = [&](std::size_t c) { in_flight.erase(c); };
+
+  auto aggregate_now = [&] {
+    std::vector<Task> tasks;
+    tasks.swap(buffer);
+    std::sort(tasks.begin(), tasks.end(),
+              [](const Task& a, const Task& b) { return a.client < b.client; });
+    train_batch(tasks);
+    std::vector<double> w(tasks.size());
+    for (std::size_t i = 0; i < tasks.size(); ++i)
+      w[i] = static_cast<double>(results[i].samples) *
+             std::pow(1.0 + tasks[i].staleness, -opts.staleness_exponent);
+    aggregate_and_apply(tasks, w);
+    const std::int64_t r = version;
+    core::RoundSummary row = make_row(r, engine.now(), (engine.now() - last_agg).seconds(), tasks);
+    row.add("participants", participants);
+    row.add("dropped_stragglers", stale_dropped);
+    row.add("dropped_offline", offline);
+    row.add("dropped_crashed", crashed);
+    row.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+    sink.on_round(row);
+    sink.flush();
+    participants = offline = crashed = stale_dropped = 0;
+    last_agg = engine.now();
+    wall0 = std::chrono::steady_clock::now();
+    if (r >= opts.rounds) {
+      done = true;
+      engine.stop();
+    }
+  };
+
+  dispatch = [&] {
+    if (done || in_flight.size() >= concurrency) return;
+    const std::uint64_t id = dispatches++;
+    core::Rng rng(seed, "async_select", 0, id);
+    std::size_t c = static_cast<std::size_t>(rng.below(num_clients));
+    for (int tries = 0; in_flight.count(c) && tries < 1000; ++tries)
+      c = static_cast<std::size_t>(rng.below(num_clients));
+    if (in_flight.count(c)) return;
+    ++participants;
+    const std::int64_t key = static_cast<std::int64_t>(id);
+    if (!population->online(c, version + 1)) {
+      ++offline;  // try again a little later (the coordinator polls for available clients)
+      engine.schedule_in(SimTime::s(1), [&] { dispatch(); });
+      return;
+    }
+    in_flight.insert(c);
+    if (population->crashes(c, key)) {
+      ++crashed;  // silent: its slot frees at the deadline
+      engine.schedule_in(opts.deadline, [&, c] {
+        free_slot(c);
+        dispatch();
+      });
+      return;
+    }
+    Task t{c, id, version + 1, version, snapshot, 0.0};
+    const double secs = client_seconds(c, data->client_size(c));
+    engine.schedule_in(
+        SimTime::from_seconds(secs),
+        [&, t]() mutable {
+          free_slot(t.client);
+          if (done) return;
+          t.staleness = static_cast<double>(version - t.start_version);
+          t.round = version + 1;
+          if (opts.max_staleness > 0 && version - t.start_version > opts.max_staleness) {
+            ++stale_dropped;
+          } else {
+            buffer.push_back(std::move(t));
+          }
+          if (buffer.size() >= opts.per_round) aggregate_now();
+          dispatch();
+        },
+        /*phase=*/1);
+  };
+
+  engine.schedule_at(engine.now(), [&] {
+    for (std::size_t i = 0; i < concurrency; ++i) dispatch();
+  });
+  engine.run();
+}
+
+// ------------------------------------------------------------------------------------- building
+std::unique_ptr<FlSimulation> FlSimulation::build(const ParamView& root, std::uint64_t seed,
+                                                  const FlRegistries& regs) {
+  auto impl = std::make_unique<Impl>();
+  impl->seed = seed;
+  const ParamView sim = root.table("simulation");
+  impl->opts.rounds = sim.integer("rounds", 10, Bounds::at_least(1));
+
+  const ParamView clients = root.table("clients");
+  impl->num_clients = static_cast<std::size_t>(clients.integer("count", 100, Bounds::at_least(1)));
+
+  const ParamView data_p = root.table("data");
+  impl->data = regs.datasets.get(data_p).factory(data_p, impl->num_clients, seed, regs);
+
+  const ParamView model_p = root.table("model");
+  impl->model =
+      regs.models.get(model_p).factory(model_p, impl->data->input_dim(), impl->data->num_classes());
+  impl->flops_per_sample = impl->model->train_flops_per_sample();
+
+  const ParamView tr = root.table("training");
+  LocalOptions& lo = impl->local;
+  lo.lr = static_cast<float>(tr.number("lr", 0.05, Bounds::positive()));
+  lo.momentum = static_cast<float>(tr.number("momentum", 0.0, {0.0, 1.0, false, true}));
+  lo.weight_decay = static_cast<float>(tr.number("weight_decay", 0.0, Bounds::non_negative()));
+  lo.prox_mu = static_cast<float>(tr.number("prox_mu", 0.0, Bounds::non_negative()));
+  lo.batch = static_cast<int>(tr.integer("batch", 32, Bounds::between(1, 1 << 16)));
+  lo.epochs = static_cast<int>(tr.integer("epochs", 1, Bounds::between(1, 10000)));
+  lo.steps = tr.integer("steps", 0, Bounds::non_negative());
+  static constexpr std::string_view kSchedules[] = {"constant", "step"};
+  if (tr.choice("lr_schedule", kSchedules, "constant") == "step") {
+    lo.schedule = LocalOptions::Schedule::kStep;
+    lo.gamma = tr.number("lr_gamma", 0.5, {0.0, 1.0, true, false});
+    lo.step_rounds = tr.integer("lr_step_rounds", 10, Bounds::at_least(1));
+  }
+
+  const ParamView rp = root.table("rounds");
+  RoundOptions& ro = impl->opts;
+  static constexpr std::string_view kModes[] = {"sync", "async"};
+  ro.mode = rp.choice("mode", kModes, "sync") == "async" ? RoundOptions::Mode::kAsync
+                                                         : RoundOptions::Mode::kSync;
+  ro.per_round = static_cast<std::size_t>(rp.integer("per_round", 10, Bounds::at_least(1)));
+  if (ro.per_round > impl->num_clients)
+    rp.fail("per_round", "= " + std::to_string(ro.per_round) +
+                             " exceeds clients.count = " + std::to_string(impl->num_clients));
+  ro.deadline = rp.duration("deadline", SimTime::s(600), Bounds::positive());
+  ro.eval_every = rp.integer("eval_every", 1, Bounds::at_least(1));
+  if (ro.mode == RoundOptions::Mode::kSync) {
+    ro.over_selection = rp.number("over_selection", 0.0, Bounds::between(0.0, 10.0));
+  } else {
+    ro.concurrency = static_cast<std::size_t>(rp.integer("concurrency", 0, Bounds::non_negative()));
+    if (ro.concurrency != 0 && ro.concurrency < ro.per_round)
+      rp.fail("concurrency", "must be >= per_round (" + std::to_string(ro.per_round) + ") or 0");
+    ro.staleness_exponent = rp.number("staleness_exponent", 0.5, Bounds::non_negative());
+    ro.max_staleness = rp.integer("max_staleness", 0, Bounds::non_negative());
+  }
+
+  const ParamView ag = root.table("aggregator");
+  impl->aggregator = regs.aggregators.get(ag, "type", "fedavg").factory(ag);
+  const ParamView sv = root.table("server");
+  impl->server = regs.server_optimizers.get(sv, "type", "sgd").factory(sv);
+
+  const ParamView dev = root.table("devices");
+  impl->population = std::make_unique<agents::Population>(
+      impl->num_clients, seed, agents::read_device_options(dev, regs.distributions));
+
+  impl->global.assign(impl->model->num_params(), 0.0f);
+  impl->model->init(impl->global, core::mix_key(seed, core::purpose_id("model_init"), 0, 0));
+  impl->snapshot = std::make_shared<const std::vector<float>>(impl->global);
+  return std::unique_ptr<FlSimulation>(new FlSimulation(std::move(impl)));
+}
+
+FlSimulation::FlSimulation(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+FlSimulation::~FlSimulation() = default;
+std::int64_t FlSimulation::total_rounds() const {
+  return impl_->opts.rounds;
+}
+std::size_t FlSimulation::num_params() const {
+  return impl_->global.size();
+}
+const nn::Model& FlSimulation::model() const {
+  return *impl_->model;
+}
+
+void FlSimulation::run(core::RunSink& sink) {
+  sink.set_meta("model", impl_->model->name());
+  sink.set_meta("num_params", static_cast<std::int64_t>(impl_->global.size()));
+  sink.set_meta("clients", static_cast<std::int64_t>(impl_->num_clients));
+  core::Engine engine;
+  if (impl_->opts.mode == RoundOptions::Mode::kSync)
+    impl_->run_sync(engine, sink);
+  else
+    impl_->run_async(engine, sink);
+}
+
+}  // namespace ledgerfl::fl
