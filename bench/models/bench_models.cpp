@@ -1,11 +1,17 @@
 // Google Benchmark kernels of models/: GEMM baseline, MLP train step, train_local, softmax, CNN.
 #include <benchmark/benchmark.h>
 
+#include <atomic>
 #include <numeric>
+#include <thread>
 #include <vector>
 
+#include "models/data/idx.hpp"
+#include "models/data/partition.hpp"
+#include "models/nn/cnn.hpp"
 #include "models/nn/mlp.hpp"
 #include "models/nn/rng.hpp"
+#include "models/nn/softmax_regression.hpp"
 #include "models/nn/trainer.hpp"
 
 using namespace ledgerfl::nn;
@@ -127,6 +133,116 @@ void BM_MlpTrainLocal(benchmark::State& st) {
                          benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_MlpTrainLocal)->Args({59, 1, 32})->Args({600, 5, 10})->Unit(benchmark::kMillisecond);
+
+// (d) softmax regression and CNN steps at batch B.
+void BM_SoftmaxStep(benchmark::State& st) {
+  const int b = static_cast<int>(st.range(0));
+  Problem p(make_softmax_regression(784, 10), b);
+  auto ws = p.model->make_workspace(b);
+  std::vector<float> grad(p.model->num_params());
+  for (auto _ : st) {
+    p.model->sgd_step(p.params, p.x.data(), p.y.data(), b, 1e-6f, grad, *ws);
+    benchmark::ClobberMemory();
+  }
+  st.counters["GFLOP/s"] = benchmark::Counter(p.model->train_flops_per_sample() * b * 1e-9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_SoftmaxStep)->Arg(32)->Arg(10);
+
+void BM_CnnStep(benchmark::State& st) {
+  const int b = static_cast<int>(st.range(0));
+  CnnOptions o;
+  if (st.range(1) != 0) {  // the full-size CNN of McMahan et al. 2017
+    o.conv1 = 32;
+    o.conv2 = 64;
+    o.hidden = 512;
+  }
+  Problem p(make_cnn(o), b);
+  auto ws = p.model->make_workspace(b);
+  std::vector<float> grad(p.model->num_params());
+  for (auto _ : st) {
+    p.model->sgd_step(p.params, p.x.data(), p.y.data(), b, 1e-6f, grad, *ws);
+    benchmark::ClobberMemory();
+  }
+  st.counters["GFLOP/s"] = benchmark::Counter(p.model->train_flops_per_sample() * b * 1e-9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_CnnStep)->Args({32, 0})->Args({10, 0})->Args({32, 1})->Unit(benchmark::kMillisecond);
+
+// (e) A whole FedAvg round on Fashion-MNIST as the simulator runs it: K clients drawn from a
+// Dirichlet(0.5) partition over N clients, trained by `threads` workers (one client per task,
+// dynamic assignment), each into its own parameter slot, then the sample-weighted average
+// computed in a fixed client order, split over the workers by parameter range.
+// Args: {N, K, E, B, threads}. Config A = {1000, 100, 1, 32, 2}; Config B = {100, 10, 5, 10, 2}.
+void BM_FedAvgRound(benchmark::State& st) {
+  static const ledgerfl::data::TrainTest data = ledgerfl::data::load_fashion_mnist();
+  const auto n_clients = static_cast<std::size_t>(st.range(0));
+  const auto k = static_cast<std::size_t>(st.range(1));
+  const int threads = static_cast<int>(st.range(4));
+  const auto part =
+      ledgerfl::data::partition_dirichlet(data.train.labels, 10, n_clients, 0.5, 0, 10);
+  Mlp model(784, {200, 200}, 10);
+  const std::size_t np = model.num_params();
+  std::vector<float> global(np);
+  model.init(global, 1);
+  SgdOptions opt;
+  opt.epochs = static_cast<int>(st.range(2));
+  opt.batch = static_cast<int>(st.range(3));
+  std::vector<std::vector<float>> slots(k, std::vector<float>(np));
+  std::vector<TrainScratch> scratch(threads);
+  Xoshiro256 pick(3);
+  std::vector<std::uint32_t> all(n_clients);
+  std::iota(all.begin(), all.end(), 0u);
+  std::int64_t samples = 0;
+  int round = 0;
+  for (auto _ : st) {
+    ++round;
+    pick.shuffle(std::span<std::uint32_t>(all));
+    std::atomic<std::size_t> next{0};
+    auto worker = [&](int t) {
+      for (std::size_t i; (i = next.fetch_add(1)) < k;) {
+        const std::size_t c = all[i];
+        const ShardView v{data.train.features.data(), data.train.labels.data(), 784,
+                          part.client(c)};
+        Xoshiro256 rng(derive_seed(round, c));
+        train_local(
+            model, slots[i], global, v, opt, [&](std::span<std::uint32_t> o) { rng.shuffle(o); },
+            scratch[t]);
+      }
+    };
+    auto average = [&](int t) {
+      const std::size_t lo = np * t / threads, hi = np * (t + 1) / threads;
+      double total = 0;
+      for (std::size_t i = 0; i < k; ++i) total += static_cast<double>(part.client_size(all[i]));
+      Eigen::Map<Eigen::ArrayXf> g(global.data() + lo, static_cast<Eigen::Index>(hi - lo));
+      g.setZero();
+      for (std::size_t i = 0; i < k; ++i) {
+        const float w = static_cast<float>(part.client_size(all[i]) / total);
+        g += w * Eigen::Map<const Eigen::ArrayXf>(slots[i].data() + lo, g.size());
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int t = 1; t < threads; ++t) pool.emplace_back(worker, t);
+    worker(0);
+    for (auto& th : pool) th.join();
+    pool.clear();
+    for (int t = 1; t < threads; ++t) pool.emplace_back(average, t);
+    average(0);
+    for (auto& th : pool) th.join();
+    for (std::size_t i = 0; i < k; ++i) samples += part.client_size(all[i]) * opt.epochs;
+  }
+  st.counters["GFLOP/s"] =
+      benchmark::Counter(static_cast<double>(samples) * model.train_flops_per_sample() * 1e-9,
+                         benchmark::Counter::kIsRate);
+  st.counters["samples/round"] =
+      benchmark::Counter(static_cast<double>(samples) / static_cast<double>(st.iterations()));
+}
+BENCHMARK(BM_FedAvgRound)
+    ->Args({1000, 100, 1, 32, 2})
+    ->Args({1000, 100, 1, 32, 1})
+    ->Args({100, 10, 5, 10, 2})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 

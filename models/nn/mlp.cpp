@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "models/nn/detail/gemm.hpp"
 #include "models/nn/detail/ops.hpp"
 #include "models/nn/softmax_regression.hpp"
 
@@ -83,16 +84,8 @@ void Mlp::forward(const float* p, const float* x, int n, Workspace& wsb) const {
   const float* in = x;
   for (int l = 0; l < layers; ++l) {
     const int din = dims_[l], dout = dims_[l + 1];
-    CMatMap a(in, n, din);
-    CMatMap w(p + w_off_[l], din, dout);
-    CRowVecMap b(p + b_off_[l], dout);
-    MatMap z(ws.act[l].data(), n, dout);
-    z.noalias() = a * w;
-    if (l + 1 < layers) {
-      for (int i = 0; i < n; ++i) z.row(i) = (z.row(i) + b).cwiseMax(0.0f);  // bias + ReLU
-    } else {
-      for (int i = 0; i < n; ++i) z.row(i) += b;
-    }
+    detail::dense_forward(in, n, din, p + w_off_[l], dout, p + b_off_[l], ws.act[l].data(),
+                          l + 1 < layers);
     in = ws.act[l].data();
   }
 }
@@ -122,7 +115,6 @@ float Mlp::backward(float* p_mut, const float* p, const float* x, const std::int
     const int din = dims_[l], dout = dims_[l + 1];
     const float* dl = (l == layers - 1) ? ws.act[l].data() : ws.delta[l].data();
     CMatMap d(dl, n, dout);
-    CMatMap a(l == 0 ? x : ws.act[l - 1].data(), n, din);
     if (l > 0) {
       // delta_{l-1} = (d W_l^T) * relu'(z_{l-1}); relu' is read from the stored activation.
       CMatMap w(p + w_off_[l], din, dout);
@@ -131,16 +123,15 @@ float Mlp::backward(float* p_mut, const float* p, const float* x, const std::int
       CMatMap aprev(ws.act[l - 1].data(), n, din);
       dprev = (aprev.array() > 0.0f).select(dprev, 0.0f);
     }
+    const float* a = l == 0 ? x : ws.act[l - 1].data();
     if (p_mut == nullptr) {
-      MatMap gw(g + w_off_[l], din, dout);
+      detail::dense_weight_update(g + w_off_[l], din, dout, a, dl, n, 1.0f, false);
       RowVecMap gb(g + b_off_[l], dout);
-      gw.noalias() = a.transpose() * d;
       gb = d.row(0);
       for (int i = 1; i < n; ++i) gb += d.row(i);
     } else {
-      MatMap w(p_mut + w_off_[l], din, dout);
+      detail::dense_weight_update(p_mut + w_off_[l], din, dout, a, dl, n, -lr, true);
       RowVecMap b(p_mut + b_off_[l], dout);
-      w.noalias() -= lr * (a.transpose() * d);
       for (int i = 0; i < n; ++i) b -= lr * d.row(i);
     }
   }

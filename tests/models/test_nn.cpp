@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "models/nn/cnn.hpp"
+#include "models/nn/detail/gemm.hpp"
 #include "models/nn/mlp.hpp"
 #include "models/nn/rng.hpp"
 #include "models/nn/softmax_regression.hpp"
@@ -360,4 +361,48 @@ TEST_CASE("log-softmax is stable for huge logits") {
   CHECK(loss == doctest::Approx(2e4f));
   CHECK(g[0] == doctest::Approx(1.0f));
   CHECK(g[1] == doctest::Approx(-1.0f));
+}
+
+TEST_CASE("dense kernels match a naive product on ragged shapes") {
+  Xoshiro256 rng(77);
+  auto fill = [&](std::vector<float>& v, std::size_t n) {
+    v.resize(n);
+    for (auto& e : v) e = static_cast<float>(rng.normal());
+  };
+  std::vector<float> x, w, b, d, z, c, c0;
+  for (int n : {1, 3, 8, 9, 17}) {
+    for (int m : {1, 10, 16, 17, 48, 49, 100}) {
+      const int k = 13;
+      CAPTURE(n);
+      CAPTURE(m);
+      fill(x, static_cast<std::size_t>(n) * k);
+      fill(w, static_cast<std::size_t>(k) * m);
+      fill(b, m);
+      fill(d, static_cast<std::size_t>(n) * m);
+      fill(c0, static_cast<std::size_t>(k) * m);
+      z.assign(static_cast<std::size_t>(n) * m + 5, 123.0f);  // guard past the end
+      for (bool relu : {false, true}) {
+        detail::dense_forward(x.data(), n, k, w.data(), m, b.data(), z.data(), relu);
+        for (int i = 0; i < n; ++i)
+          for (int j = 0; j < m; ++j) {
+            double s = b[j];
+            for (int p = 0; p < k; ++p) s += static_cast<double>(x[i * k + p]) * w[p * m + j];
+            if (relu) s = std::max(s, 0.0);
+            REQUIRE(z[i * m + j] == doctest::Approx(s).epsilon(1e-5).scale(1.0));
+          }
+        CHECK(z[static_cast<std::size_t>(n) * m] == 123.0f);
+      }
+      for (bool acc : {false, true}) {
+        c = c0;
+        detail::dense_weight_update(c.data(), k, m, x.data(), d.data(), n, -0.5f, acc);
+        for (int p = 0; p < k; ++p)
+          for (int j = 0; j < m; ++j) {
+            double s = 0;
+            for (int i = 0; i < n; ++i) s += static_cast<double>(x[i * k + p]) * d[i * m + j];
+            const double expect = (acc ? c0[p * m + j] : 0.0) - 0.5 * s;
+            REQUIRE(c[p * m + j] == doctest::Approx(expect).epsilon(1e-5).scale(1.0));
+          }
+      }
+    }
+  }
 }
