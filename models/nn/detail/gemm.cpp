@@ -170,10 +170,13 @@ void dense_forward(const float* x, int n, int k, const float* w, int m, const fl
     const int cols = std::min(16 * kVecs, m - j);
     const Masks mk = masks_for(cols);
     const int vecs = (cols + 15) / 16;
-    for (int i = 0; i < n; i += kRows) {
-      const int rows = std::min(kRows, n - i);
+    // Balanced row blocks (10 rows -> 5 + 5, not 8 + 2): a thin tile is load-bound.
+    const int blocks = (n + kRows - 1) / kRows;
+    for (int bi = 0, i = 0; bi < blocks; ++bi) {
+      const int rows = (n - i) / (blocks - bi) + ((n - i) % (blocks - bi) != 0 ? 1 : 0);
       dispatch<ForwardTile>(rows, vecs, x + static_cast<std::ptrdiff_t>(i) * k, k, k, w + j, m,
                             b + j, z + static_cast<std::ptrdiff_t>(i) * m + j, m, mk, relu);
+      i += rows;
     }
   }
 }
