@@ -21,8 +21,14 @@ using detail::RowVecMap;
 constexpr int kK = 5;    // kernel side
 constexpr int kPad = 2;  // "same" padding
 
+// Samples per pass through the buffers: im2col of conv2 takes 100 c1 floats per pixel (1.25 MiB
+// per sample at c1 = 32), so larger batches (evaluation chunks) are processed in pieces.
+constexpr int kMaxChunk = 64;
+
 struct CnnWorkspace final : Workspace {
-  int max_batch = 0;
+  int max_batch = 0;          // what the caller may pass
+  int chunk = 0;              // what the buffers hold
+  std::vector<float> gchunk;  // gradient of one piece when a batch exceeds `chunk`
   std::vector<float> cols1, a1, p1, cols2, a2, p2, h, logits, dp1, dp2, da, dh;
   std::vector<std::int32_t> idx1, idx2;
 };
@@ -182,7 +188,9 @@ void Cnn::init(std::span<float> params, std::uint64_t seed) const {
 std::unique_ptr<Workspace> Cnn::make_workspace(int max_batch) const {
   auto ws = std::make_unique<CnnWorkspace>();
   ws->max_batch = max_batch;
-  const std::size_t n = static_cast<std::size_t>(max_batch);
+  ws->chunk = std::min(max_batch, kMaxChunk);
+  if (max_batch > ws->chunk) ws->gchunk.resize(num_params_);
+  const std::size_t n = static_cast<std::size_t>(ws->chunk);
   const std::size_t s = o_.side, h2 = s / 2, q = s / 4;
   ws->cols1.resize(n * s * s * 25);
   ws->a1.resize(n * s * s * o_.conv1);
@@ -232,8 +240,27 @@ float Cnn::loss_and_grad(std::span<const float> params, const float* x, const st
   if (n <= 0 || n > ws.max_batch) throw std::invalid_argument("Cnn: batch exceeds workspace");
   if (params.size() != num_params_ || grad.size() != num_params_)
     throw std::invalid_argument("Cnn: parameter/gradient size mismatch");
-  const float* p = params.data();
-  float* g = grad.data();
+  if (n <= ws.chunk) return static_cast<float>(chunk_grad(params.data(), x, y, n, grad.data(), ws));
+  // Mean over the batch = size-weighted mean of the pieces' means.
+  double loss = 0.0;
+  for (int s = 0; s < n; s += ws.chunk) {
+    const int b = std::min(ws.chunk, n - s);
+    float* g = s == 0 ? grad.data() : ws.gchunk.data();
+    loss += b * chunk_grad(params.data(), x + static_cast<std::ptrdiff_t>(s) * input_dim(), y + s,
+                           b, g, ws);
+    const float w = static_cast<float>(b) / static_cast<float>(n);
+    if (s == 0) {
+      for (std::size_t i = 0; i < num_params_; ++i) grad[i] *= w;
+    } else {
+      for (std::size_t i = 0; i < num_params_; ++i) grad[i] += w * ws.gchunk[i];
+    }
+  }
+  return static_cast<float>(loss / n);
+}
+
+double Cnn::chunk_grad(const float* p, const float* x, const std::int32_t* y, int n, float* g,
+                       Workspace& wsb) const {
+  auto& ws = cast_ws(wsb);
   forward(p, x, n, ws);
   const double loss = detail::softmax_xent_backward(ws.logits.data(), y, n, o_.classes);
   const int s = o_.side, h2 = s / 2, q = s / 4, c1 = o_.conv1, c2 = o_.conv2, hd = o_.hidden;
@@ -269,15 +296,15 @@ float Cnn::loss_and_grad(std::span<const float> params, const float* x, const st
   MatMap(g + off_wc1_, 25, c1).noalias() =
       CMatMap(ws.cols1.data(), pix1, 25).transpose() * CMatMap(ws.da.data(), pix1, c1);
   colsum(ws.da.data(), pix1, c1, g + off_bc1_);
-  return static_cast<float>(loss / n);
+  return loss / n;
 }
 
 EvalResult Cnn::evaluate(std::span<const float> params, const float* x, const std::int32_t* y,
                          int n, Workspace& wsb) const {
   auto& ws = cast_ws(wsb);
   EvalResult r;
-  for (int s = 0; s < n; s += ws.max_batch) {
-    const int b = std::min(ws.max_batch, n - s);
+  for (int s = 0; s < n; s += ws.chunk) {
+    const int b = std::min(ws.chunk, n - s);
     forward(params.data(), x + static_cast<std::ptrdiff_t>(s) * input_dim(), b, ws);
     detail::softmax_xent_eval(ws.logits.data(), y + s, b, o_.classes, r);
   }

@@ -52,6 +52,9 @@ class Cnn : public Model {
 
  private:
   void forward(const float* p, const float* x, int n, Workspace& ws) const;
+  // Mean loss and its gradient (into g) over n <= the workspace's chunk samples.
+  double chunk_grad(const float* p, const float* x, const std::int32_t* y, int n, float* g,
+                    Workspace& ws) const;
   CnnOptions o_;
   std::size_t off_wc1_, off_bc1_, off_wc2_, off_bc2_, off_wf1_, off_bf1_, off_wf2_, off_bf2_;
   std::size_t num_params_ = 0;

@@ -406,3 +406,28 @@ TEST_CASE("dense kernels match a naive product on ragged shapes") {
     }
   }
 }
+
+TEST_CASE("CNN batches larger than its internal chunk give the same mean gradient") {
+  CnnOptions o;
+  o.side = 8;
+  o.conv1 = 2;
+  o.conv2 = 3;
+  o.hidden = 5;
+  o.classes = 3;
+  const Cnn m(o);
+  std::vector<float> p(m.num_params()), g40(m.num_params()), g80(m.num_params());
+  m.init(p, 4);
+  Batch b = random_batch(m, 40, 6);
+  auto ws40 = m.make_workspace(40);
+  const float l40 = m.loss_and_grad(p, b.x.data(), b.y.data(), 40, g40, *ws40);
+  // The same 40 samples twice: 80 rows, processed as pieces of 64 and 16.
+  b.x.insert(b.x.end(), b.x.begin(), b.x.end());
+  b.y.insert(b.y.end(), b.y.begin(), b.y.end());
+  auto ws80 = m.make_workspace(80);
+  const float l80 = m.loss_and_grad(p, b.x.data(), b.y.data(), 80, g80, *ws80);
+  CHECK(l80 == doctest::Approx(l40).epsilon(1e-5));
+  for (std::size_t i = 0; i < g40.size(); ++i)
+    REQUIRE(g80[i] == doctest::Approx(g40[i]).epsilon(1e-4).scale(1e-3));
+  CHECK(m.evaluate(p, b.x.data(), b.y.data(), 80, *ws80).loss_sum ==
+        doctest::Approx(80.0 * l40).epsilon(1e-5));
+}
