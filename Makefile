@@ -1,5 +1,5 @@
 # ledgerfl front door. `make run` and `make test` work on a fresh Debian 12 machine.
-.PHONY: all install configure build run test bench clean format
+.PHONY: all install configure build run test bench clean format docs golden
 JOBS ?= $(shell nproc)
 
 all: build
@@ -25,6 +25,16 @@ test: build
 
 bench: build
 	bash bench/run_all.sh
+
+# Regenerate the README's component reference from the registries.
+docs: build
+	bash tests/cli/readme_reference.sh build/ledgerfl README.md --update
+
+# Regenerate the golden curves after an intended change of results (review the diff of figures!).
+golden: build
+	@for s in quickstart; do \
+	  build/ledgerfl run scenarios/$$s.toml -q -o scenarios/golden/$$s.h5 && echo "scenarios/golden/$$s.h5"; \
+	done
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

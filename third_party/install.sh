@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages listed in third_party/packages.txt that are missing.
 # Idempotent: does nothing (and needs no root) when everything is installed.
+# Usage: install.sh [LIST...]   (default: packages.txt; `make bench` adds packages-bench.txt)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-mapfile -t wanted < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' "$here/packages.txt" | grep -v '^$')
+lists=("$@")
+[ ${#lists[@]} -eq 0 ] && lists=(packages.txt)
+wanted=()
+for l in "${lists[@]}"; do
+  mapfile -t -O "${#wanted[@]}" wanted < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' "$here/$l" | grep -v '^$')
+done
 missing=()
 for p in "${wanted[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then

@@ -13,6 +13,7 @@
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
 #include <tbb/partitioner.h>
+#include <Eigen/Core>
 
 #include "models/nn/trainer.hpp"
 #include "sim/agents/device.hpp"
@@ -134,12 +135,11 @@ struct FlSimulation::Impl {
             TaskResult& r = results[i];
             r.train = nn::train_local(*model, w, start, view, o, shuffle, s.train);
             r.samples = view.rows.size();
-            double sq = 0.0;
-            for (std::size_t k = 0; k < w.size(); ++k) {
-              w[k] -= start[k];  // delta = new weights - starting weights
-              sq += static_cast<double>(w[k]) * w[k];
-            }
-            r.norm = std::sqrt(sq);
+            // delta = new weights - starting weights (vectorised; fixed reduction order).
+            Eigen::Map<Eigen::VectorXf> dw(w.data(), static_cast<Eigen::Index>(w.size()));
+            dw -= Eigen::Map<const Eigen::VectorXf>(start.data(),
+                                                    static_cast<Eigen::Index>(start.size()));
+            r.norm = std::sqrt(static_cast<double>(dw.squaredNorm()));
           }
         },
         tbb::simple_partitioner());
