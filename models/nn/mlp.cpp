@@ -103,6 +103,14 @@ float Mlp::sgd_step(std::span<float> params, const float* x, const std::int32_t*
   return backward(params.data(), params.data(), x, y, n, nullptr, lr, ws);
 }
 
+float Mlp::sgd_step_from(std::span<const float> from, std::span<float> to, const float* x,
+                         const std::int32_t* y, int n, float lr, std::span<float> /*grad_scratch*/,
+                         Workspace& ws) const {
+  if (from.size() != num_params_ || to.size() != num_params_)
+    throw std::invalid_argument("Mlp: parameter size mismatch");
+  return backward(to.data(), from.data(), x, y, n, nullptr, lr, ws);
+}
+
 float Mlp::backward(float* p_mut, const float* p, const float* x, const std::int32_t* y, int n,
                     float* g, float lr, Workspace& wsb) const {
   auto& ws = cast_ws(wsb);
@@ -125,13 +133,14 @@ float Mlp::backward(float* p_mut, const float* p, const float* x, const std::int
     }
     const float* a = l == 0 ? x : ws.act[l - 1].data();
     if (p_mut == nullptr) {
-      detail::dense_weight_update(g + w_off_[l], din, dout, a, dl, n, 1.0f, false);
+      detail::dense_weight_update(g + w_off_[l], nullptr, din, dout, a, dl, n, 1.0f);
       RowVecMap gb(g + b_off_[l], dout);
       gb = d.row(0);
       for (int i = 1; i < n; ++i) gb += d.row(i);
     } else {
-      detail::dense_weight_update(p_mut + w_off_[l], din, dout, a, dl, n, -lr, true);
+      detail::dense_weight_update(p_mut + w_off_[l], p + w_off_[l], din, dout, a, dl, n, -lr);
       RowVecMap b(p_mut + b_off_[l], dout);
+      b = CRowVecMap(p + b_off_[l], dout);
       for (int i = 0; i < n; ++i) b -= lr * d.row(i);
     }
   }

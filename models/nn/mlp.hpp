@@ -33,6 +33,9 @@ class Mlp : public Model {
                       Workspace& ws) const override;
   float sgd_step(std::span<float> params, const float* x, const std::int32_t* y, int n, float lr,
                  std::span<float> grad_scratch, Workspace& ws) const override;
+  float sgd_step_from(std::span<const float> from, std::span<float> to, const float* x,
+                      const std::int32_t* y, int n, float lr, std::span<float> grad_scratch,
+                      Workspace& ws) const override;
   double train_flops_per_sample() const override;
 
   const std::vector<int>& dims() const { return dims_; }  // {input, hidden..., classes}
@@ -41,8 +44,9 @@ class Mlp : public Model {
 
  private:
   void forward(const float* p, const float* x, int n, Workspace& ws) const;
-  // Backward pass from the logits; with lr == 0 writes the gradient into g, otherwise applies
-  // p -= lr * gradient layer by layer (each W_l is used for the next delta before it changes).
+  // Forward and backward at p. With p_mut == nullptr writes the gradient into g; otherwise
+  // writes p_mut = p - lr * gradient layer by layer (p_mut may equal p: each W_l is used for the
+  // next delta before it changes).
   float backward(float* p_mut, const float* p, const float* x, const std::int32_t* y, int n,
                  float* g, float lr, Workspace& ws) const;
   std::vector<int> dims_;

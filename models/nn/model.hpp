@@ -58,6 +58,12 @@ class Model {
   // form in the last bit (fused multiply-add), and is deterministic either way.
   virtual float sgd_step(std::span<float> params, const float* x, const std::int32_t* y, int n,
                          float lr, std::span<float> grad_scratch, Workspace& ws) const;
+  // The same step taken at `from`, written to `to` (to = from - lr * grad(from)): the first step
+  // of local training reads the global model and writes the client's copy, so no separate copy
+  // pass is needed. The default copies and calls sgd_step.
+  virtual float sgd_step_from(std::span<const float> from, std::span<float> to, const float* x,
+                              const std::int32_t* y, int n, float lr, std::span<float> grad_scratch,
+                              Workspace& ws) const;
 
   // Floating-point operations of one training sample (forward + backward), for device compute
   // time and for reporting achieved GFLOP/s.

@@ -65,10 +65,17 @@ TrainResult train_local(const Model& model, std::span<float> params, std::span<c
   if (opt.batch <= 0) throw std::invalid_argument("train_local: batch must be > 0");
   if (opt.prox_mu != 0.0f && params.data() == global.data())
     throw std::invalid_argument("train_local: FedProx needs params distinct from global");
-  if (params.data() != global.data()) std::copy(global.begin(), global.end(), params.begin());
+  // Plain SGD lets the model apply the update inside its backward pass (Model::sgd_step), and
+  // the first step reads `global` and writes `params` (Model::sgd_step_from), which saves a
+  // separate copy pass over the parameters.
+  const bool plain = opt.momentum == 0.0f && opt.weight_decay == 0.0f && opt.prox_mu == 0.0f;
+  const std::size_t n = data.rows.size();
+  const bool any_step = n > 0 && (opt.steps > 0 || opt.epochs > 0);
+  bool params_ready = !(plain && any_step);  // params hold the starting point yet?
+  if (params_ready && params.data() != global.data())
+    std::copy(global.begin(), global.end(), params.begin());
 
   TrainResult res;
-  const std::size_t n = data.rows.size();
   if (n == 0) return res;
   const int batch = static_cast<int>(std::min<std::size_t>(opt.batch, n));
   scratch.prepare(model, batch);
@@ -90,10 +97,11 @@ TrainResult train_local(const Model& model, std::span<float> params, std::span<c
     std::iota(order.begin(), order.end(), 0u);
     shuffle(order);
   };
-  // Plain SGD lets the model apply the update inside its backward pass (Model::sgd_step).
-  const bool plain = opt.momentum == 0.0f && opt.weight_decay == 0.0f && opt.prox_mu == 0.0f;
   auto update = [&](int b) {
-    if (plain) {
+    if (plain && !params_ready) {
+      loss_sum += model.sgd_step_from(global, params, bx, by, b, opt.lr, grad, ws);
+      params_ready = true;
+    } else if (plain) {
       loss_sum += model.sgd_step(params, bx, by, b, opt.lr, grad, ws);
     } else {
       loss_sum += model.loss_and_grad(params, bx, by, b, grad, ws);

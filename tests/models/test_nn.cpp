@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <numeric>
 #include <vector>
@@ -258,7 +259,8 @@ TEST_CASE("momentum, weight decay and FedProx steps in closed form") {
   struct Case {
     float momentum, wd, mu;
   };
-  for (Case c : {Case{0.9f, 0, 0}, Case{0, 0.01f, 0}, Case{0, 0, 0.5f}, Case{0.5f, 0.01f, 0.5f}}) {
+  for (Case c : {Case{0, 0, 0}, Case{0.9f, 0, 0}, Case{0, 0.01f, 0}, Case{0, 0, 0.5f},
+                 Case{0.5f, 0.01f, 0.5f}}) {
     CAPTURE(c.momentum);
     CAPTURE(c.wd);
     CAPTURE(c.mu);
@@ -266,6 +268,25 @@ TEST_CASE("momentum, weight decay and FedProx steps in closed form") {
     const auto got = run(c.momentum, c.wd, c.mu);
     for (std::size_t i = 0; i < np; ++i)
       REQUIRE(got[i] == doctest::Approx(expect[i]).epsilon(1e-5));
+  }
+  // Plain SGD takes its first step from `global` straight into `params`: global is untouched,
+  // and a params buffer full of garbage does not matter.
+  {
+    const std::vector<float> global_before = global;
+    std::fill(p.begin(), p.end(), std::numeric_limits<float>::quiet_NaN());
+    TrainScratch scratch;
+    train_local(*m, p, global, data.view(), opt, identity_shuffle, scratch);
+    CHECK(global == global_before);
+    const auto expect = two_steps(0, 0, 0);
+    for (std::size_t i = 0; i < np; ++i) REQUIRE(p[i] == doctest::Approx(expect[i]).epsilon(1e-5));
+    // Zero epochs: params = global.
+    SgdOptions none = opt;
+    none.steps = 0;
+    none.epochs = 0;
+    std::fill(p.begin(), p.end(), 1.0f);
+    const TrainResult r = train_local(*m, p, global, data.view(), none, identity_shuffle, scratch);
+    CHECK(r.steps == 0);
+    CHECK(p == global);
   }
   // The proximal term alone moves the second step by exactly -lr * mu * (w1 - w0).
   const auto plain = run(0, 0, 0);
@@ -392,9 +413,15 @@ TEST_CASE("dense kernels match a naive product on ragged shapes") {
           }
         CHECK(z[static_cast<std::size_t>(n) * m] == 123.0f);
       }
-      for (bool acc : {false, true}) {
-        c = c0;
-        detail::dense_weight_update(c.data(), k, m, x.data(), d.data(), n, -0.5f, acc);
+      for (int mode = 0; mode < 3; ++mode) {  // gradient, in place, out of place
+        const bool acc = mode > 0;
+        std::vector<float> in = c0;
+        c = mode == 2 ? std::vector<float>(c0.size(), -7.0f) : c0;
+        detail::dense_weight_update(c.data(),
+                                    mode == 0   ? nullptr
+                                    : mode == 1 ? c.data()
+                                                : in.data(),
+                                    k, m, x.data(), d.data(), n, -0.5f);
         for (int p = 0; p < k; ++p)
           for (int j = 0; j < m; ++j) {
             double s = 0;

@@ -69,8 +69,8 @@ void forward_tile(const float* x, int ldx, int k, const float* w, int ldw, const
 }
 
 template <int R, int V>
-void update_tile(float* c, int ldc, const float* x, int ldx, const float* d, int ldd, int n,
-                 float alpha, bool accumulate, const Masks& mk) {
+void update_tile(float* c, const float* c_in, int ldc, const float* x, int ldx, const float* d,
+                 int ldd, int n, float alpha, const Masks& mk) {
   __m512 acc[R][V];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
@@ -94,10 +94,11 @@ void update_tile(float* c, int ldc, const float* x, int ldx, const float* d, int
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 3
     for (int v = 0; v < V; ++v) {
-      float* cp = c + static_cast<std::ptrdiff_t>(r) * ldc + 16 * v;
-      const __m512 t = accumulate
-                           ? _mm512_fmadd_ps(a, acc[r][v], _mm512_maskz_loadu_ps(mk.m[v], cp))
-                           : _mm512_mul_ps(a, acc[r][v]);
+      const std::ptrdiff_t at = static_cast<std::ptrdiff_t>(r) * ldc + 16 * v;
+      float* cp = c + at;
+      const __m512 t =
+          c_in != nullptr ? _mm512_fmadd_ps(a, acc[r][v], _mm512_maskz_loadu_ps(mk.m[v], c_in + at))
+                          : _mm512_mul_ps(a, acc[r][v]);
       _mm512_mask_storeu_ps(cp, mk.m[v], t);
     }
 }
@@ -181,16 +182,17 @@ void dense_forward(const float* x, int n, int k, const float* w, int m, const fl
   }
 }
 
-void dense_weight_update(float* c, int k, int m, const float* x, const float* d, int n, float alpha,
-                         bool accumulate) {
+void dense_weight_update(float* c, const float* c_in, int k, int m, const float* x, const float* d,
+                         int n, float alpha) {
   for (int p = 0; p < k; p += kRows) {
     const int rows = std::min(kRows, k - p);
+    const std::ptrdiff_t row0 = static_cast<std::ptrdiff_t>(p) * m;
     for (int j = 0; j < m; j += 16 * kVecs) {
       const int cols = std::min(16 * kVecs, m - j);
       const Masks mk = masks_for(cols);
       const int vecs = (cols + 15) / 16;
-      dispatch<UpdateTile>(rows, vecs, c + static_cast<std::ptrdiff_t>(p) * m + j, m, x + p, k,
-                           d + j, m, n, alpha, accumulate, mk);
+      dispatch<UpdateTile>(rows, vecs, c + row0 + j, c_in != nullptr ? c_in + row0 + j : nullptr, m,
+                           x + p, k, d + j, m, n, alpha, mk);
     }
   }
 }
@@ -210,14 +212,16 @@ void dense_forward(const float* x, int n, int k, const float* w, int m, const fl
   }
 }
 
-void dense_weight_update(float* c, int k, int m, const float* x, const float* d, int n, float alpha,
-                         bool accumulate) {
+void dense_weight_update(float* c, const float* c_in, int k, int m, const float* x, const float* d,
+                         int n, float alpha) {
   Eigen::Map<Matrix> cm(c, k, m);
   const Eigen::Map<const Matrix> xm(x, n, k), dm(d, n, m);
-  if (accumulate)
+  if (c_in != nullptr) {
+    if (c_in != c) cm = Eigen::Map<const Matrix>(c_in, k, m);
     cm.noalias() += alpha * (xm.transpose() * dm);
-  else
+  } else {
     cm.noalias() = alpha * (xm.transpose() * dm);
+  }
 }
 
 #endif

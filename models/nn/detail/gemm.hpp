@@ -12,10 +12,10 @@ namespace ledgerfl::nn::detail {
 void dense_forward(const float* x, int n, int k, const float* w, int m, const float* b, float* z,
                    bool relu);
 
-// c (k x m) = (accumulate ? c : 0) + alpha * x^T d, with x (n x k), d (n x m) row-major: the
-// weight gradient (alpha = 1, accumulate = false) or the fused SGD update (alpha = -lr,
-// accumulate = true) of a dense layer.
-void dense_weight_update(float* c, int k, int m, const float* x, const float* d, int n, float alpha,
-                         bool accumulate);
+// c (k x m) = c_in + alpha * x^T d (c_in == nullptr: 0), with x (n x k), d (n x m) row-major:
+// the weight gradient (c_in = nullptr, alpha = 1) or the fused SGD update (c_in = the weights
+// before the step, alpha = -lr); c_in may equal c.
+void dense_weight_update(float* c, const float* c_in, int k, int m, const float* x, const float* d,
+                         int n, float alpha);
 
 }  // namespace ledgerfl::nn::detail
