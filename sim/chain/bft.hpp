@@ -1,0 +1,41 @@
+// Tendermint / CometBFT BFT consensus: options and constructor (engine in bft.cpp).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "sim/chain/consensus.hpp"
+
+namespace ledgerfl::chain {
+
+// Defaults are the timeouts CometBFT ships in config.toml (v0.38): propose 3 s, prevote 1 s,
+// precommit 1 s, each + 0.5 s per round, commit 1 s.
+struct BftOptions {
+  core::SimTime timeout_propose = core::SimTime::s(3);
+  core::SimTime timeout_prevote = core::SimTime::s(1);
+  core::SimTime timeout_precommit = core::SimTime::s(1);
+  core::SimTime timeout_delta = core::SimTime::ms(500);  // added per round to all three
+  core::SimTime timeout_commit = core::SimTime::s(1);    // pause after a commit
+  // A validator whose (height, round, step) has not moved for this long re-sends its proposal
+  // and votes of the current round (CometBFT's consensus reactor keeps gossiping votes).
+  core::SimTime rebroadcast = core::SimTime::s(5);
+  std::vector<std::int64_t> voting_power;         // per validator; empty = 1 each
+  std::vector<NodeId> byzantine;                  // equivocating validators
+  std::int64_t vote_bytes = 160;                  // a signed vote on the wire
+  std::int64_t proposal_overhead = 200;           // proposal bytes beyond the block
+  void validate(std::uint32_t validators) const;  // throws std::invalid_argument
+};
+
+// Besides the Consensus interface, tests read what each validator decided.
+class BftConsensus : public Consensus {
+ public:
+  using Consensus::Consensus;
+  // decisions(v)[h] = block validator v committed at height h (index 0 = genesis).
+  virtual const std::vector<std::uint32_t>& decisions(NodeId v) const = 0;
+  virtual bool is_byzantine(NodeId v) const = 0;
+};
+
+std::unique_ptr<BftConsensus> make_bft(const BftOptions& o, ChainContext& ctx);
+void register_bft(ConsensusRegistry& r);
+
+}  // namespace ledgerfl::chain

@@ -1,0 +1,316 @@
+// ChainSimulation: assembly from a scenario, the interval loop, and the ledger tables.
+#include "sim/chain/simulation.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace ledgerfl::chain {
+
+namespace {
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double median(std::vector<double> v) {
+  if (v.empty()) return kNaN;
+  std::sort(v.begin(), v.end());
+  const std::size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
+}
+}  // namespace
+
+std::vector<core::ColumnSpec> block_columns() {
+  using core::ColumnType;
+  return {{"height", ColumnType::kInt64},
+          {"hash", ColumnType::kHash32},
+          {"parent", ColumnType::kHash32},
+          {"proposer", ColumnType::kInt64},
+          {"timestamp_ns", ColumnType::kInt64},
+          {"timestamp_s", ColumnType::kFloat64},
+          {"tx_root", ColumnType::kHash32},
+          {"state_digest", ColumnType::kHash32},
+          {"n_tx", ColumnType::kInt64},
+          {"gas_used", ColumnType::kInt64},
+          {"bytes", ColumnType::kInt64},
+          {"on_main_chain", ColumnType::kInt64},
+          {"finalized_at_s", ColumnType::kFloat64},
+          {"prop50_s", ColumnType::kFloat64},
+          {"prop90_s", ColumnType::kFloat64},
+          {"prop100_s", ColumnType::kFloat64}};
+}
+
+std::vector<core::ColumnSpec> tx_columns() {
+  using core::ColumnType;
+  return {{"block", ColumnType::kInt64},   {"block_height", ColumnType::kInt64},
+          {"index", ColumnType::kInt64},   {"nonce", ColumnType::kInt64},
+          {"sender", ColumnType::kInt64},  {"kind", ColumnType::kInt64},
+          {"fee", ColumnType::kInt64},     {"gas", ColumnType::kInt64},
+          {"size", ColumnType::kInt64},    {"payload_hash", ColumnType::kHash32},
+          {"tx_hash", ColumnType::kHash32}};
+}
+
+void ChainSimOptions::validate() const {
+  if (duration <= core::SimTime{}) throw std::invalid_argument("simulation.duration must be > 0");
+  if (metrics_interval <= core::SimTime{})
+    throw std::invalid_argument("simulation.metrics_interval must be > 0");
+  limits.validate();
+}
+
+ChainSimulation::ChainSimulation(const ChainSimOptions& options, net::NetworkSpec network,
+                                 std::unique_ptr<Workload> workload,
+                                 const ConsensusMaker& consensus, std::uint64_t seed)
+    : options_(options), seed_(seed), ledger_(options.limits), workload_(std::move(workload)) {
+  options_.validate();
+  net_ = std::make_unique<net::Network>(engine_, std::move(network.overlay),
+                                        std::move(network.options), seed_);
+  if (!workload_) workload_ = std::make_unique<NoWorkload>();
+  ledger_.set_workload(workload_.get());
+  ctx_ = std::make_unique<ChainContext>(ChainContext{engine_, *net_, ledger_, seed_});
+  consensus_ = consensus(*ctx_);
+  net_->set_receiver(consensus_.get());
+  ledger_.tree.on_finalized([this](std::uint32_t b) {
+    const Block& blk = ledger_.tree.at(b);
+    if (b == 0) return;
+    const double lat = (blk.finalized_at - blk.created).seconds();
+    final_latency_sum_ += lat;
+    ++final_count_;
+    final_latencies_.push_back(lat);
+  });
+}
+
+ChainSimulation::~ChainSimulation() = default;
+
+std::unique_ptr<ChainSimulation> ChainSimulation::build(const scenario::ParamView& root,
+                                                        std::uint64_t seed,
+                                                        const net::NetRegistries& net_regs,
+                                                        const ChainRegistries& chain_regs) {
+  using scenario::Bounds;
+  ChainSimOptions o;
+  const scenario::ParamView sim = root.table("simulation");
+  const Bounds pos{0.0, std::nullopt, true, false};
+  o.duration = sim.duration("duration", core::SimTime::s(3600), pos);
+  o.metrics_interval = sim.duration("metrics_interval", core::SimTime::s(60), pos);
+  const scenario::ParamView chain = root.table("chain");
+  o.limits.gas_limit = chain.integer("gas_limit", 30'000'000, Bounds::at_least(1));
+  o.limits.max_bytes = chain.size("max_block_bytes", 1'000'000);
+  o.limits.header_bytes = chain.size("header_bytes", 80);
+  try {
+    o.limits.validate();
+  } catch (const std::invalid_argument& e) {
+    chain.fail("max_block_bytes", e.what());
+  }
+  net::NetworkSpec spec = net::read_network(root.table("network"), seed, net_regs);
+  const scenario::ParamView wl = root.table("workload");
+  auto workload = chain_regs.workloads.get(wl, "type", "poisson").factory(wl, seed);
+  const scenario::ParamView cons = chain.table("consensus");
+  const auto& entry = chain_regs.consensus.get(cons, "type", "poa");
+  return std::make_unique<ChainSimulation>(
+      o, std::move(spec), std::move(workload),
+      [&](ChainContext& ctx) { return entry.factory(cons, ctx); }, seed);
+}
+
+void ChainSimulation::write_settled(bool all) {
+  const BlockTree& t = ledger_.tree;
+  const std::int64_t final_h = t.at(t.last_finalized()).height();
+  if (row_of_.size() < t.size()) row_of_.resize(t.size(), -1);
+  std::vector<std::uint32_t> keep;
+  std::vector<core::Cell> row;
+  for (std::uint32_t b : unwritten_) {
+    const Block& blk = t.at(b);
+    // Settled: final, or off the canonical chain at a final height. Its row will not change.
+    const bool settled = blk.finalized() || (!blk.on_main && blk.height() <= final_h);
+    if (!settled && !all) {
+      keep.push_back(b);
+      continue;
+    }
+    // A parent is always written before its children (audit convenience; rows stay ordered).
+    const std::int64_t r = next_row_++;
+    row_of_[b] = r;
+    auto prop = [&](int pct) {
+      if (blk.gossip == net::kNone) return kNaN;
+      const core::SimTime p = net_->propagation(blk.gossip, pct);
+      return p == core::SimTime::max() ? kNaN : p.seconds();
+    };
+    row.assign({core::Cell{blk.header.height}, core::Cell{blk.hash}, core::Cell{blk.header.parent},
+                core::Cell{static_cast<std::int64_t>(blk.header.proposer)},
+                core::Cell{blk.header.timestamp_ns},
+                core::Cell{static_cast<double>(blk.header.timestamp_ns) * 1e-9},
+                core::Cell{blk.header.tx_root}, core::Cell{blk.header.state_digest},
+                core::Cell{static_cast<std::int64_t>(blk.txs.size())}, core::Cell{blk.gas_used},
+                core::Cell{blk.bytes}, core::Cell{static_cast<std::int64_t>(blk.on_main)},
+                core::Cell{blk.finalized() ? blk.finalized_at.seconds() : kNaN},
+                core::Cell{prop(50)}, core::Cell{prop(90)}, core::Cell{prop(100)}});
+    blocks_table_->append(row);
+    for (std::size_t i = 0; i < blk.txs.size(); ++i) {
+      const Transaction& tx = ledger_.txs[blk.txs[i]];
+      row.assign(
+          {core::Cell{r}, core::Cell{blk.header.height}, core::Cell{static_cast<std::int64_t>(i)},
+           core::Cell{static_cast<std::int64_t>(tx.nonce)},
+           core::Cell{static_cast<std::int64_t>(tx.sender)},
+           core::Cell{static_cast<std::int64_t>(tx.kind)}, core::Cell{tx.fee}, core::Cell{tx.gas},
+           core::Cell{tx.size}, core::Cell{tx.payload_hash}, core::Cell{tx.hash}});
+      txs_table_->append(row);
+    }
+  }
+  unwritten_.swap(keep);
+}
+
+void ChainSimulation::run(core::RunSink& sink) {
+  const auto wall0 = std::chrono::steady_clock::now();
+  const auto bc = block_columns();
+  const auto tc = tx_columns();
+  blocks_table_ = &sink.table("/ledger/blocks", bc);
+  txs_table_ = &sink.table("/ledger/txs", tc);
+  sink.set_meta("chain.consensus", std::string(consensus_->name()));
+  sink.set_meta("chain.validators", static_cast<std::int64_t>(net_->validators()));
+  sink.set_meta("chain.nodes", static_cast<std::int64_t>(net_->size()));
+  for (std::size_t k = 0; k < ledger_.kinds.size(); ++k)
+    sink.set_meta("chain.tx_kind." + std::to_string(k),
+                  ledger_.kinds.name(static_cast<std::uint16_t>(k)));
+
+  net_->start();
+  consensus_->start();
+  std::uint32_t seen_blocks = ledger_.tree.size();
+  unwritten_.push_back(0);  // genesis
+  net::NetStats last_net{};
+  std::uint64_t last_stale = 0, last_events = 0, last_reorgs = 0, last_txs = 0;
+  double last_lat_sum = 0;
+  std::int64_t last_lat_count = 0;
+  for (std::int64_t k = 1;; ++k) {
+    const core::SimTime end = std::min(options_.duration, options_.metrics_interval * k);
+    const auto w0 = std::chrono::steady_clock::now();
+    engine_.run_until(end);
+    workload_->advance_to(end, ledger_);
+    const std::uint32_t nblocks = ledger_.tree.size();
+    for (std::uint32_t b = seen_blocks; b < nblocks; ++b) unwritten_.push_back(b);
+    const net::NetStats& ns = net_->stats();
+    core::RoundSummary r;
+    r.add("round", k);
+    r.add("sim_time_s", end.seconds());
+    r.add("blocks", static_cast<std::int64_t>(nblocks - seen_blocks));
+    r.add("stale_blocks", static_cast<std::int64_t>(ledger_.stale_blocks() - last_stale));
+    const std::int64_t dc = final_count_ - last_lat_count;
+    r.add("finality_latency_s", dc > 0 ? (final_latency_sum_ - last_lat_sum) / dc : kNaN);
+    r.add("finalized_blocks", dc);
+    r.add("consensus_messages",
+          static_cast<std::int64_t>(ns.consensus_messages - last_net.consensus_messages));
+    r.add("network_bytes", ns.bytes - last_net.bytes);
+    r.add("messages_lost",
+          static_cast<std::int64_t>(
+              (ns.lost + ns.dropped_partition + ns.dropped_crash) -
+              (last_net.lost + last_net.dropped_partition + last_net.dropped_crash)));
+    r.add("txs_generated", static_cast<std::int64_t>(workload_->generated() - last_txs));
+    r.add("mempool_size", static_cast<std::int64_t>(ledger_.pool.size()));
+    r.add("head_height", ledger_.tree.at(ledger_.tree.head()).height());
+    r.add("finalized_height", ledger_.tree.at(ledger_.tree.last_finalized()).height());
+    r.add("reorgs", static_cast<std::int64_t>(ledger_.tree.reorgs() - last_reorgs));
+    r.add("events", static_cast<std::int64_t>(engine_.processed() - last_events));
+    consensus_->add_metrics(r);
+    r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
+    seen_blocks = nblocks;
+    last_net = ns;
+    last_stale = ledger_.stale_blocks();
+    last_events = engine_.processed();
+    last_reorgs = ledger_.tree.reorgs();
+    last_txs = workload_->generated();
+    last_lat_sum = final_latency_sum_;
+    last_lat_count = final_count_;
+    sink.on_round(r);
+    write_settled(false);
+    sink.flush();
+    if (end >= options_.duration) break;
+  }
+  write_settled(true);
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  finish_summary(wall);
+  const ChainSummary& s = summary_;
+  static const std::vector<core::ColumnSpec> kSummaryCols = {
+      {"blocks", core::ColumnType::kInt64},
+      {"main_blocks", core::ColumnType::kInt64},
+      {"stale_blocks", core::ColumnType::kInt64},
+      {"stale_rate", core::ColumnType::kFloat64},
+      {"mean_block_interval_s", core::ColumnType::kFloat64},
+      {"prop50_s", core::ColumnType::kFloat64},
+      {"prop90_s", core::ColumnType::kFloat64},
+      {"prop100_s", core::ColumnType::kFloat64},
+      {"finality_latency_mean_s", core::ColumnType::kFloat64},
+      {"finality_latency_median_s", core::ColumnType::kFloat64},
+      {"txs_on_main", core::ColumnType::kInt64},
+      {"tps", core::ColumnType::kFloat64},
+      {"reorgs", core::ColumnType::kInt64},
+      {"safety_violations", core::ColumnType::kInt64},
+      {"consensus_messages", core::ColumnType::kInt64},
+      {"network_bytes", core::ColumnType::kInt64},
+      {"events", core::ColumnType::kInt64}};
+  const std::vector<core::Cell> row = {s.blocks,
+                                       s.main_blocks,
+                                       s.stale_blocks,
+                                       s.stale_rate,
+                                       s.mean_block_interval_s,
+                                       s.prop50_s,
+                                       s.prop90_s,
+                                       s.prop100_s,
+                                       s.finality_latency_mean_s,
+                                       s.finality_latency_median_s,
+                                       s.txs_on_main,
+                                       s.tps,
+                                       s.reorgs,
+                                       s.safety_violations,
+                                       s.consensus_messages,
+                                       s.network_bytes,
+                                       s.events};
+  sink.table("/chain_summary", kSummaryCols).append(row);
+  sink.set_meta("chain.safety_violations", s.safety_violations);
+  sink.flush();
+}
+
+void ChainSimulation::finish_summary(double wall_s) {
+  ChainSummary& s = summary_;
+  const BlockTree& t = ledger_.tree;
+  s.consensus = std::string(consensus_->name());
+  s.nodes = net_->size();
+  s.validators = net_->validators();
+  s.sim_time_s = engine_.now().seconds();
+  s.blocks = static_cast<std::int64_t>(t.size()) - 1;
+  std::vector<double> p50, p90, p100;
+  for (std::uint32_t b = 1; b < t.size(); ++b) {
+    const Block& blk = t.at(b);
+    if (blk.on_main) {
+      ++s.main_blocks;
+      s.txs_on_main += static_cast<std::int64_t>(blk.txs.size());
+    }
+    if (blk.gossip != net::kNone) {
+      auto add = [&](std::vector<double>& v, int pct) {
+        const core::SimTime p = net_->propagation(blk.gossip, pct);
+        if (p != core::SimTime::max()) v.push_back(p.seconds());
+      };
+      add(p50, 50);
+      add(p90, 90);
+      add(p100, 100);
+    }
+  }
+  s.stale_blocks = s.blocks - s.main_blocks;
+  s.stale_rate = s.blocks > 0 ? static_cast<double>(s.stale_blocks) / s.blocks : kNaN;
+  const Block& head = t.at(t.head());
+  s.mean_block_interval_s =
+      head.height() > 0 ? static_cast<double>(head.header.timestamp_ns) * 1e-9 / head.height()
+                        : kNaN;
+  s.prop50_s = median(p50);
+  s.prop90_s = median(p90);
+  s.prop100_s = median(p100);
+  s.finality_latency_mean_s = final_count_ > 0 ? final_latency_sum_ / final_count_ : kNaN;
+  s.finality_latency_median_s = median(final_latencies_);
+  s.txs_generated = static_cast<std::int64_t>(workload_->generated());
+  s.tps = s.sim_time_s > 0 ? s.txs_on_main / s.sim_time_s : 0;
+  s.reorgs = static_cast<std::int64_t>(t.reorgs());
+  s.safety_violations = static_cast<std::int64_t>(consensus_->safety_violations());
+  s.consensus_messages = static_cast<std::int64_t>(net_->stats().consensus_messages);
+  s.network_bytes = net_->stats().bytes;
+  s.events = static_cast<std::int64_t>(engine_.processed());
+  s.wall_s = wall_s;
+  s.events_per_s = wall_s > 0 ? s.events / wall_s : 0;
+}
+
+}  // namespace ledgerfl::chain

@@ -1,0 +1,100 @@
+// Chain-only simulation: network + ledger + consensus + background workload, run to the end
+// with one /rounds row per metrics interval and the ledger tables.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "sim/chain/consensus.hpp"
+#include "sim/chain/ledger.hpp"
+#include "sim/chain/registry.hpp"
+#include "sim/chain/workload.hpp"
+#include "sim/core/engine.hpp"
+#include "sim/core/record.hpp"
+#include "sim/net/network.hpp"
+#include "sim/net/registry.hpp"
+
+namespace ledgerfl::chain {
+
+// Figures a run yields (scenario header comments; also /chain_summary and /meta). Propagation
+// figures are medians over gossiped blocks of the time to reach 50/90/100 % of all nodes.
+struct ChainSummary {
+  std::string consensus;
+  std::int64_t nodes = 0, validators = 0;
+  double sim_time_s = 0;
+  std::int64_t blocks = 0;  // produced, genesis excluded
+  std::int64_t main_blocks = 0, stale_blocks = 0;
+  double stale_rate = 0;             // stale / produced
+  double mean_block_interval_s = 0;  // over the main chain
+  double prop50_s = 0, prop90_s = 0, prop100_s = 0;
+  double finality_latency_mean_s = 0, finality_latency_median_s = 0;
+  std::int64_t txs_generated = 0, txs_on_main = 0;
+  double tps = 0;  // transactions on the main chain per simulated second
+  std::int64_t reorgs = 0, safety_violations = 0;
+  std::int64_t consensus_messages = 0, network_bytes = 0;
+  std::int64_t events = 0;
+  double wall_s = 0, events_per_s = 0;
+};
+
+struct ChainSimOptions {
+  core::SimTime duration = core::SimTime::s(3600);
+  core::SimTime metrics_interval = core::SimTime::s(60);
+  BlockLimits limits;
+  void validate() const;  // throws std::invalid_argument
+};
+
+class ChainSimulation {
+ public:
+  using ConsensusMaker = std::function<std::unique_ptr<Consensus>(ChainContext&)>;
+
+  // Reads [simulation] (duration, metrics_interval — not seed or name), [network], [chain],
+  // [workload]: every key it will use, so validation = build + Document::check_unused().
+  static std::unique_ptr<ChainSimulation> build(const scenario::ParamView& root, std::uint64_t seed,
+                                                const net::NetRegistries& net_regs,
+                                                const ChainRegistries& chain_regs);
+
+  // Assembles a simulation from plain options (tests, benchmarks).
+  ChainSimulation(const ChainSimOptions& options, net::NetworkSpec network,
+                  std::unique_ptr<Workload> workload, const ConsensusMaker& consensus,
+                  std::uint64_t seed);
+  ~ChainSimulation();
+
+  void run(core::RunSink& sink);
+  const ChainSummary& summary() const { return summary_; }
+
+  core::Engine& engine() { return engine_; }
+  net::Network& network() { return *net_; }
+  Ledger& ledger() { return ledger_; }
+  Consensus& consensus() { return *consensus_; }
+
+ private:
+  void write_settled(bool all);
+  void finish_summary(double wall_s);
+
+  ChainSimOptions options_;
+  std::uint64_t seed_;
+  core::Engine engine_;
+  std::unique_ptr<net::Network> net_;
+  Ledger ledger_;
+  std::unique_ptr<Workload> workload_;
+  std::unique_ptr<ChainContext> ctx_;
+  std::unique_ptr<Consensus> consensus_;
+  ChainSummary summary_;
+
+  core::TableSink* blocks_table_ = nullptr;
+  core::TableSink* txs_table_ = nullptr;
+  std::vector<std::uint32_t> unwritten_;
+  std::vector<std::int64_t> row_of_;  // block -> row in /ledger/blocks
+  std::int64_t next_row_ = 0;
+  double final_latency_sum_ = 0;
+  std::int64_t final_count_ = 0;
+  std::vector<double> final_latencies_;
+};
+
+// Column layouts of the ledger tables (shared with the audit).
+std::vector<core::ColumnSpec> block_columns();
+std::vector<core::ColumnSpec> tx_columns();
+
+}  // namespace ledgerfl::chain
