@@ -62,6 +62,7 @@ struct Task {
   std::int64_t start_version = 0;
   Snapshot start;
   double staleness = 0.0;
+  std::int64_t steps = 0;  // > 0: partial work, this many local steps (FedProx stragglers)
 };
 
 struct TaskResult {
@@ -98,14 +99,26 @@ struct FlSimulation::Impl {
   std::vector<TaskResult> results;
   std::vector<float> aggregate;
 
-  // Simulated seconds for a client of `samples` samples to download, train and upload.
-  double client_seconds(std::size_t client, std::size_t samples) const {
+  // Simulated time of a client's round: communication (model download + update upload, each
+  // with the one-way latency) plus compute (examples x FLOPs per sample / device FLOP/s).
+  struct ClientTiming {
+    double comm_s = 0.0;        // download + upload
+    double per_example_s = 0.0;
+    double examples = 0.0;      // of the full local work
+    double total_s() const { return comm_s + examples * per_example_s; }
+  };
+  ClientTiming client_timing(std::size_t client, std::size_t samples) const {
     const agents::DeviceProfile d = population->profile(client);
     const double bits = static_cast<double>(global.size()) * 32.0;
-    const double examples = local.steps > 0 ? static_cast<double>(local.steps * local.batch)
-                                            : static_cast<double>(samples) * local.epochs;
-    return (bits / d.download_bps + d.latency_s) + examples * flops_per_sample / d.flops +
-           (bits / d.upload_bps + d.latency_s);
+    ClientTiming t;
+    t.comm_s = (bits / d.download_bps + d.latency_s) + (bits / d.upload_bps + d.latency_s);
+    t.per_example_s = flops_per_sample / d.flops;
+    t.examples = local.steps > 0 ? static_cast<double>(local.steps * local.batch)
+                                 : static_cast<double>(samples) * local.epochs;
+    return t;
+  }
+  double client_seconds(std::size_t client, std::size_t samples) const {
+    return client_timing(client, samples).total_s();
   }
 
   void train_batch(std::vector<Task>& tasks) {
@@ -130,6 +143,7 @@ struct FlSimulation::Impl {
             nn::ShardView view = data->client_train(t.client, s.buffer, s.rows);
             nn::SgdOptions o = base;
             o.lr = local.lr_at(t.round);
+            if (t.steps > 0) o.steps = t.steps;
             core::Rng rng(seed, "local_train", t.client, t.key);
             auto shuffle = [&rng](std::span<std::uint32_t> v) { rng.shuffle(v); };
             TaskResult& r = results[i];
@@ -233,10 +247,10 @@ void FlSimulation::Impl::run_sync(core::Engine& engine, core::RunSink& sink) {
   struct RoundState {
     std::int64_t r = 0;
     SimTime t0;
-    std::vector<std::size_t> arrived;
+    std::vector<std::pair<std::size_t, std::int64_t>> arrived;  // (client, partial steps)
     std::vector<core::EventId> arrivals;
     core::EventId deadline;
-    std::int64_t participants = 0, offline = 0, crashed = 0, alive = 0;
+    std::int64_t participants = 0, offline = 0, crashed = 0, alive = 0, partial = 0;
     bool closed = false;
     std::chrono::steady_clock::time_point wall0;
   } st;
@@ -250,8 +264,10 @@ void FlSimulation::Impl::run_sync(core::Engine& engine, core::RunSink& sink) {
     std::vector<Task> tasks;
     tasks.reserve(st.arrived.size());
     std::sort(st.arrived.begin(), st.arrived.end());  // math order independent of arrival ties
-    for (std::size_t c : st.arrived)
-      tasks.push_back({c, static_cast<std::uint64_t>(st.r), st.r, version, snapshot, 0.0});
+    for (const auto& [c, steps] : st.arrived) {
+      tasks.push_back({c, static_cast<std::uint64_t>(st.r), st.r, version, snapshot, 0.0, steps});
+      st.partial += steps > 0;
+    }
     train_batch(tasks);
     if (!tasks.empty()) {
       std::vector<double> w(tasks.size());
@@ -263,6 +279,7 @@ void FlSimulation::Impl::run_sync(core::Engine& engine, core::RunSink& sink) {
     row.add("dropped_stragglers", st.alive - static_cast<std::int64_t>(st.arrived.size()));
     row.add("dropped_offline", st.offline);
     row.add("dropped_crashed", st.crashed);
+    row.add("partial_updates", st.partial);
     row.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - st.wall0).count();
     sink.on_round(row);
     sink.flush();
@@ -293,12 +310,25 @@ void FlSimulation::Impl::run_sync(core::Engine& engine, core::RunSink& sink) {
         continue;
       }
       ++st.alive;
-      const double secs = client_seconds(c, data->client_size(c));
+      const ClientTiming timing = client_timing(c, data->client_size(c));
+      double secs = timing.total_s();
+      std::int64_t steps = 0;
+      if (opts.partial_work && secs > opts.deadline.seconds()) {
+        // As many whole minibatch steps as fit before the deadline (at least one, else the
+        // client is a straggler like any other).
+        const double step_s = timing.per_example_s * local.batch;
+        const auto fit = static_cast<std::int64_t>(
+            std::floor((opts.deadline.seconds() - timing.comm_s) / step_s));
+        if (fit >= 1) {
+          steps = fit;
+          secs = timing.comm_s + static_cast<double>(fit) * step_s;
+        }
+      }
       st.arrivals.push_back(engine.schedule_in(
           SimTime::from_seconds(secs),
-          [&, c] {
+          [&, c, steps] {
             if (st.closed) return;
-            st.arrived.push_back(c);
+            st.arrived.emplace_back(c, steps);
             if (st.arrived.size() >= opts.per_round) close_round();
           },
           /*phase=*/1));
@@ -455,6 +485,8 @@ std::unique_ptr<FlSimulation> FlSimulation::build(const ParamView& root, std::ui
   ro.eval_every = rp.integer("eval_every", 1, Bounds::at_least(1));
   if (ro.mode == RoundOptions::Mode::kSync) {
     ro.over_selection = rp.number("over_selection", 0.0, Bounds::between(0.0, 10.0));
+    static constexpr std::string_view kPolicies[] = {"drop", "partial"};
+    ro.partial_work = rp.choice("stragglers", kPolicies, "drop") == "partial";
   } else {
     ro.concurrency = static_cast<std::size_t>(rp.integer("concurrency", 0, Bounds::non_negative()));
     if (ro.concurrency != 0 && ro.concurrency < ro.per_round)

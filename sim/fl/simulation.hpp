@@ -18,6 +18,10 @@ struct RoundOptions {
   std::int64_t rounds = 10;     // [simulation] rounds: sync rounds or async aggregations
   std::size_t per_round = 10;   // K: updates aggregated per round (sync) / buffer size (async)
   double over_selection = 0.0;  // sync: select ceil(K (1 + x)) clients, keep the first K
+  // sync: a client that cannot finish its local work by the deadline is dropped ("drop", the
+  // FedAvg behaviour) or does as many local steps as fit and reports at the deadline ("partial",
+  // the variable local work of FedProx, Li et al. 2020, sec. 5.2).
+  bool partial_work = false;
   core::SimTime deadline = core::SimTime::s(600);  // sync: round closes at the latest here;
                                                    // async: a silent client's slot frees then
   std::int64_t eval_every = 1;      // evaluate on the test set every n rounds (and the last)

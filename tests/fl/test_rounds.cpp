@@ -152,6 +152,37 @@ availability = {type = "bernoulli", p_online = 0.7}
   CHECK(crashed >= 1);
 }
 
+TEST_CASE("partial work: slow clients do the steps that fit and report by the deadline") {
+  // FedProx's systems heterogeneity (Li et al. 2020): a client too slow for its full E epochs
+  // does as many minibatch steps as fit before the deadline instead of being dropped.
+  const std::string base = std::string(kSynthetic) + R"(
+[devices]
+flops = {type = "lognormal", median = 2e6, sigma = 1.5}
+[rounds]
+per_round = 10
+deadline = "1s"
+)";
+  Run drop = run_text(base);
+  Run partial = run_text(base + "stragglers = \"partial\"\n");
+  double drop_included = 0, partial_included = 0, partial_updates = 0;
+  for (std::size_t i = 0; i < drop.sink.rounds.size(); ++i) {
+    const auto& d = drop.sink.rounds[i];
+    const auto& p = partial.sink.rounds[i];
+    drop_included += d.get_double("included");
+    partial_included += p.get_double("included");
+    partial_updates += p.get_double("partial_updates");
+    CHECK(d.get_double("partial_updates") == 0);
+    CHECK(p.get_double("round_duration_s") <= 1.0 + 1e-9);
+    // Every dropped straggler of the drop policy is included (partially) under partial work,
+    // unless it could not fit a single step.
+    CHECK(p.get_double("included") + p.get_double("dropped_stragglers") ==
+          d.get_double("included") + d.get_double("dropped_stragglers"));
+    CHECK(p.get_double("included") >= d.get_double("included"));
+  }
+  CHECK(partial_updates > 0);
+  CHECK(partial_included == drop_included + partial_updates);
+}
+
 TEST_CASE("sync runs are bit-identical for 1 and 2 threads") {
   const std::string toml = std::string(kSynthetic) + R"(
 [rounds]
