@@ -200,13 +200,17 @@ BENCHMARK(BM_CnnStep)->Args({32, 0})->Args({10, 0})->Args({32, 1})->Unit(benchma
 // (e) A whole FedAvg round on Fashion-MNIST as the simulator runs it: K clients drawn from a
 // Dirichlet(0.5) partition over N clients, trained by `threads` workers (one client per task,
 // dynamic assignment), each into its own parameter slot, then the sample-weighted average
-// computed in a fixed client order, split over the workers by parameter range.
-// Args: {N, K, E, B, threads}. Config A = {1000, 100, 1, 32, 2}; Config B = {100, 10, 5, 10, 2}.
+// computed in a fixed client order, split over the workers by parameter range. Clients produce
+// deltas (trained - global) and the weighted mean delta is added to the global model.
+// Args: {N, K, E, B, threads, delta}: delta = 1 uses train_local_delta; 0 copies global into the
+// slot, trains there, then subtracts and takes the norm (what a caller of train_local does).
+// Config A = {1000, 100, 1, 32, 2, 1}; Config B = {100, 10, 5, 10, 2, 1}.
 void BM_FedAvgRound(benchmark::State& st) {
   static const ledgerfl::data::TrainTest data = ledgerfl::data::load_fashion_mnist();
   const auto n_clients = static_cast<std::size_t>(st.range(0));
   const auto k = static_cast<std::size_t>(st.range(1));
   const int threads = static_cast<int>(st.range(4));
+  const bool delta_mode = st.range(5) != 0;
   const auto part =
       ledgerfl::data::partition_dirichlet(data.train.labels, 10, n_clients, 0.5, 0, 10);
   Mlp model(784, {200, 200}, 10);
@@ -233,9 +237,19 @@ void BM_FedAvgRound(benchmark::State& st) {
         const ShardView v{data.train.features.data(), data.train.labels.data(), 784,
                           part.client(c)};
         Xoshiro256 rng(derive_seed(round, c));
-        train_local(
-            model, slots[i], global, v, opt, [&](std::span<std::uint32_t> o) { rng.shuffle(o); },
-            scratch[t]);
+        auto shuffle = [&](std::span<std::uint32_t> o) { rng.shuffle(o); };
+        if (delta_mode) {
+          train_local_delta(model, slots[i], global, v, opt, shuffle, scratch[t]);
+        } else {  // copy global into the slot, train there, subtract, norm (three passes)
+          std::copy(global.begin(), global.end(), slots[i].begin());
+          train_local(model, slots[i], global, v, opt, shuffle, scratch[t]);
+          double sq = 0;
+          for (std::size_t j = 0; j < np; ++j) {
+            slots[i][j] -= global[j];
+            sq += static_cast<double>(slots[i][j]) * slots[i][j];
+          }
+          benchmark::DoNotOptimize(sq);
+        }
       }
     };
     auto average = [&](int t) {
@@ -243,7 +257,6 @@ void BM_FedAvgRound(benchmark::State& st) {
       double total = 0;
       for (std::size_t i = 0; i < k; ++i) total += static_cast<double>(part.client_size(all[i]));
       Eigen::Map<Eigen::ArrayXf> g(global.data() + lo, static_cast<Eigen::Index>(hi - lo));
-      g.setZero();
       for (std::size_t i = 0; i < k; ++i) {
         const float w = static_cast<float>(part.client_size(all[i]) / total);
         g += w * Eigen::Map<const Eigen::ArrayXf>(slots[i].data() + lo, g.size());
@@ -266,9 +279,10 @@ void BM_FedAvgRound(benchmark::State& st) {
       benchmark::Counter(static_cast<double>(samples) / static_cast<double>(st.iterations()));
 }
 BENCHMARK(BM_FedAvgRound)
-    ->Args({1000, 100, 1, 32, 2})
-    ->Args({1000, 100, 1, 32, 1})
-    ->Args({100, 10, 5, 10, 2})
+    ->Args({1000, 100, 1, 32, 2, 1})
+    ->Args({1000, 100, 1, 32, 2, 0})
+    ->Args({1000, 100, 1, 32, 1, 1})
+    ->Args({100, 10, 5, 10, 2, 1})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

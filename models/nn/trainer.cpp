@@ -2,11 +2,16 @@
 #include "models/nn/trainer.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <numeric>
 #include <stdexcept>
 
 #include <Eigen/Core>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 namespace ledgerfl::nn {
 namespace {
@@ -143,6 +148,70 @@ TrainResult train_local(const Model& model, std::span<float> params, std::span<c
   }
   res.mean_loss = res.steps > 0 ? loss_sum / static_cast<double>(res.steps) : 0.0;
   return res;
+}
+
+TrainResult train_local_delta(const Model& model, std::span<float> delta,
+                              std::span<const float> global, const ShardView& data,
+                              const SgdOptions& opt,
+                              const std::function<void(std::span<std::uint32_t>)>& shuffle,
+                              TrainScratch& scratch) {
+  const std::size_t np = model.num_params();
+  if (delta.size() != np || global.size() != np)
+    throw std::invalid_argument("train_local_delta: vectors do not match the model");
+  if (scratch.work.size() < np) scratch.work.resize(np);
+  std::span<float> w(scratch.work.data(), np);
+  TrainResult res = train_local(model, w, global, data, opt, shuffle, scratch);
+  res.delta_sq_norm = write_delta(delta, w, global);
+  return res;
+}
+
+double write_delta(std::span<float> out, std::span<const float> trained,
+                   std::span<const float> global) {
+  const std::size_t n = out.size();
+  if (trained.size() != n || global.size() != n)
+    throw std::invalid_argument("write_delta: sizes differ");
+  double sq = 0.0;
+  std::size_t done = 0;  // out[0, done) written
+#if defined(__AVX512F__)
+  // The norm is summed by index blocks of 16 (float within a block, then double, in order), so it
+  // does not depend on where `out` happens to be aligned. The stores are streaming (no read for
+  // ownership of a buffer that will not be read before it leaves the cache); they need 64-byte
+  // aligned addresses, so the blocks are realigned with a two-source permute when `out` is not.
+  const std::size_t nb = n / 16;
+  if (nb >= 2) {
+    const auto addr = reinterpret_cast<std::uintptr_t>(out.data());
+    if (addr % 4 == 0) {
+      const std::size_t h = ((64 - addr % 64) % 64) / 4;  // floats before the first aligned one
+      const __m512i idx =
+          _mm512_add_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                           _mm512_set1_epi32(static_cast<int>(h)));
+      __m512 prev = _mm512_setzero_ps();
+      for (std::size_t b = 0; b < nb; ++b) {
+        const __m512 d = _mm512_sub_ps(_mm512_loadu_ps(trained.data() + 16 * b),
+                                       _mm512_loadu_ps(global.data() + 16 * b));
+        sq += static_cast<double>(_mm512_reduce_add_ps(_mm512_mul_ps(d, d)));
+        if (h == 0) {
+          _mm512_stream_ps(out.data() + 16 * b, d);
+        } else if (b == 0) {
+          _mm512_mask_storeu_ps(out.data(), static_cast<__mmask16>((1u << h) - 1u), d);
+        } else {
+          _mm512_stream_ps(out.data() + h + 16 * (b - 1), _mm512_permutex2var_ps(prev, idx, d));
+        }
+        prev = d;
+      }
+      _mm_sfence();  // streaming stores are weakly ordered: publish them before returning
+      for (std::size_t i = h == 0 ? 16 * nb : h + 16 * (nb - 1); i < 16 * nb; ++i)
+        out[i] = trained[i] - global[i];
+      done = 16 * nb;  // and their squares are in sq
+    }
+  }
+#endif
+  for (std::size_t i = done; i < n; ++i) {
+    const float d = trained[i] - global[i];
+    out[i] = d;
+    sq += static_cast<double>(d) * d;
+  }
+  return sq;
 }
 
 EvalResult evaluate_all(const Model& model, std::span<const float> params, const ShardView& data,

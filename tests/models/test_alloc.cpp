@@ -78,9 +78,11 @@ long allocations_in_second_run(const Model& m, int n, const SgdOptions& opt) {
   const std::function<void(std::span<std::uint32_t>)> shuffle = [&](std::span<std::uint32_t> o) {
     rng.shuffle(o);
   };
-  train_local(m, p, global, data, opt, shuffle, scratch);  // warm-up: sizes the scratch
+  train_local(m, p, global, data, opt, shuffle, scratch);        // warm-up: sizes the scratch
+  train_local_delta(m, p, global, data, opt, shuffle, scratch);  // sizes scratch.work
   const long before = g_allocs.load();
   train_local(m, p, global, data, opt, shuffle, scratch);
+  train_local_delta(m, p, global, data, opt, shuffle, scratch);
   const EvalResult r = evaluate_all(m, p, data, opt.batch, scratch);
   const long after = g_allocs.load();
   CHECK(r.count == n);

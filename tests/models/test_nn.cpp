@@ -458,3 +458,39 @@ TEST_CASE("CNN batches larger than its internal chunk give the same mean gradien
   CHECK(m.evaluate(p, b.x.data(), b.y.data(), 80, *ws80).loss_sum ==
         doctest::Approx(80.0 * l40).epsilon(1e-5));
 }
+
+TEST_CASE("train_local_delta writes trained - global, at any alignment, with a stable norm") {
+  const Blobs data = make_blobs(59);
+  auto m = make_mlp(5, {64, 32}, 3);  // 2595 parameters: an odd count
+  const std::size_t np = m->num_params();
+  std::vector<float> global(np), trained(np);
+  m->init(global, 12);
+  SgdOptions opt;
+  opt.batch = 16;
+  auto run = [&](auto&& train, std::span<float> out) {
+    Xoshiro256 rng(5);
+    TrainScratch scratch;
+    return train(
+        *m, out, std::span<const float>(global), data.view(), opt,
+        [&](std::span<std::uint32_t> o) { rng.shuffle(o); }, scratch);
+  };
+  run(train_local, trained);
+  double sq_ref = 0;
+  for (std::size_t i = 0; i < np; ++i)
+    sq_ref += static_cast<double>(trained[i] - global[i]) * (trained[i] - global[i]);
+  std::vector<float> buf(np + 32);
+  double first_norm = -1;
+  for (std::size_t shift = 0; shift < 17; ++shift) {  // every alignment of the output
+    CAPTURE(shift);
+    std::fill(buf.begin(), buf.end(), 9.0f);
+    std::span<float> out(buf.data() + shift, np);
+    const TrainResult r = run(train_local_delta, out);
+    for (std::size_t i = 0; i < np; ++i) REQUIRE(out[i] == trained[i] - global[i]);  // exact
+    CHECK(buf[shift + np] == 9.0f);
+    if (shift > 0) CHECK(buf[shift - 1] == 9.0f);
+    CHECK(r.delta_sq_norm == doctest::Approx(sq_ref).epsilon(1e-6));
+    if (first_norm < 0) first_norm = r.delta_sq_norm;
+    CHECK(r.delta_sq_norm == first_norm);  // bit-identical whatever the alignment
+  }
+  CHECK(first_norm > 0);
+}
