@@ -132,6 +132,61 @@ int audit_ledger(const LedgerColumns& c, std::ostream& out) {
   return 0;
 }
 
+LedgerColumns ledger_columns(const std::vector<core::ColumnSpec>& block_cols,
+                             const std::vector<std::vector<core::Cell>>& block_rows,
+                             const std::vector<core::ColumnSpec>& tx_cols,
+                             const std::vector<std::vector<core::Cell>>& tx_rows) {
+  auto col = [](const std::vector<core::ColumnSpec>& cols, const std::string& name) {
+    for (std::size_t i = 0; i < cols.size(); ++i)
+      if (cols[i].name == name) return i;
+    throw std::runtime_error("ledger column '" + name + "' is missing");
+  };
+  auto cell = [](const std::vector<core::Cell>& row, std::size_t k) -> const core::Cell& {
+    if (k >= row.size()) throw std::runtime_error("ledger row is too short");
+    return row[k];
+  };
+  auto ints = [&](const std::vector<core::ColumnSpec>& cols,
+                  const std::vector<std::vector<core::Cell>>& rows, const std::string& name,
+                  std::vector<std::int64_t>& out) {
+    const std::size_t k = col(cols, name);
+    for (const auto& r : rows) {
+      const auto* v = std::get_if<std::int64_t>(&cell(r, k));
+      if (!v) throw std::runtime_error("ledger column '" + name + "' is not int64");
+      out.push_back(*v);
+    }
+  };
+  auto hashes = [&](const std::vector<core::ColumnSpec>& cols,
+                    const std::vector<std::vector<core::Cell>>& rows, const std::string& name,
+                    std::vector<Hash>& out) {
+    const std::size_t k = col(cols, name);
+    for (const auto& r : rows) {
+      const auto* v = std::get_if<core::Hash32>(&cell(r, k));
+      if (!v) throw std::runtime_error("ledger column '" + name + "' is not a 32-byte hash");
+      out.push_back(*v);
+    }
+  };
+  LedgerColumns c;
+  ints(block_cols, block_rows, "height", c.height);
+  ints(block_cols, block_rows, "proposer", c.proposer);
+  ints(block_cols, block_rows, "timestamp_ns", c.timestamp_ns);
+  ints(block_cols, block_rows, "n_tx", c.n_tx);
+  hashes(block_cols, block_rows, "hash", c.hash);
+  hashes(block_cols, block_rows, "parent", c.parent);
+  hashes(block_cols, block_rows, "tx_root", c.tx_root);
+  hashes(block_cols, block_rows, "state_digest", c.state_digest);
+  ints(tx_cols, tx_rows, "block", c.tx_block);
+  ints(tx_cols, tx_rows, "index", c.tx_index);
+  ints(tx_cols, tx_rows, "nonce", c.nonce);
+  ints(tx_cols, tx_rows, "sender", c.sender);
+  ints(tx_cols, tx_rows, "kind", c.kind);
+  ints(tx_cols, tx_rows, "fee", c.fee);
+  ints(tx_cols, tx_rows, "gas", c.gas);
+  ints(tx_cols, tx_rows, "size", c.size);
+  hashes(tx_cols, tx_rows, "payload_hash", c.payload_hash);
+  hashes(tx_cols, tx_rows, "tx_hash", c.tx_hash);
+  return c;
+}
+
 LedgerColumns ledger_columns(const core::MemorySink& sink) {
   const core::MemorySink::Table* blocks = nullptr;
   const core::MemorySink::Table* txs = nullptr;
@@ -140,41 +195,7 @@ LedgerColumns ledger_columns(const core::MemorySink& sink) {
     if (path == "/ledger/txs") txs = t.get();
   }
   if (!blocks || !txs) throw std::runtime_error("ledger tables missing from the sink");
-  auto col = [](const core::MemorySink::Table& t, const std::string& name) {
-    for (std::size_t i = 0; i < t.columns.size(); ++i)
-      if (t.columns[i].name == name) return i;
-    throw std::runtime_error("column '" + name + "' missing");
-  };
-  LedgerColumns c;
-  auto ints = [&](const core::MemorySink::Table& t, const std::string& name,
-                  std::vector<std::int64_t>& out) {
-    const std::size_t k = col(t, name);
-    for (const auto& r : t.rows) out.push_back(std::get<std::int64_t>(r[k]));
-  };
-  auto hashes = [&](const core::MemorySink::Table& t, const std::string& name,
-                    std::vector<Hash>& out) {
-    const std::size_t k = col(t, name);
-    for (const auto& r : t.rows) out.push_back(std::get<core::Hash32>(r[k]));
-  };
-  ints(*blocks, "height", c.height);
-  ints(*blocks, "proposer", c.proposer);
-  ints(*blocks, "timestamp_ns", c.timestamp_ns);
-  ints(*blocks, "n_tx", c.n_tx);
-  hashes(*blocks, "hash", c.hash);
-  hashes(*blocks, "parent", c.parent);
-  hashes(*blocks, "tx_root", c.tx_root);
-  hashes(*blocks, "state_digest", c.state_digest);
-  ints(*txs, "block", c.tx_block);
-  ints(*txs, "index", c.tx_index);
-  ints(*txs, "nonce", c.nonce);
-  ints(*txs, "sender", c.sender);
-  ints(*txs, "kind", c.kind);
-  ints(*txs, "fee", c.fee);
-  ints(*txs, "gas", c.gas);
-  ints(*txs, "size", c.size);
-  hashes(*txs, "payload_hash", c.payload_hash);
-  hashes(*txs, "tx_hash", c.tx_hash);
-  return c;
+  return ledger_columns(blocks->columns, blocks->rows, txs->columns, txs->rows);
 }
 
 }  // namespace ledgerfl::chain

@@ -32,6 +32,12 @@ int audit_ledger(const LedgerColumns& c, std::ostream& out);
 // Extracts the columns from a MemorySink (tests). Throws std::runtime_error if a table is
 // missing.
 LedgerColumns ledger_columns(const core::MemorySink& sink);
+// Same from table columns and rows (as metrics::H5Reader returns them). Throws
+// std::runtime_error for a missing column or a cell of the wrong type.
+LedgerColumns ledger_columns(const std::vector<core::ColumnSpec>& block_cols,
+                             const std::vector<std::vector<core::Cell>>& block_rows,
+                             const std::vector<core::ColumnSpec>& tx_cols,
+                             const std::vector<std::vector<core::Cell>>& tx_rows);
 
 // `ledgerfl audit RUN.h5`: 0 all hold, 1 first broken block/transaction named, 2 unreadable
 // file or missing tables. Lives in the ledgerfl_audit library (needs ledgerfl::metrics).
