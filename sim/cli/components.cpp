@@ -5,15 +5,30 @@
 
 #include <CLI/CLI.hpp>
 
+#include <iostream>
+
+#include "sim/chain/audit.hpp"
+#include "sim/chain/registry.hpp"
+#include "sim/chain/simulation.hpp"
 #include "sim/fl/simulation.hpp"
+#include "sim/net/registry.hpp"
 
 namespace ledgerfl::cli {
 
-struct ChainParts {};
+struct ChainParts {
+  net::NetRegistries net;
+  chain::ChainRegistries chain;
+  CLI::App* audit = nullptr;  // the `audit` subcommand and its argument
+  std::string audit_path;
+};
 
 Components::Components() : chain(std::make_unique<ChainParts>()) {
   fl::register_builtin_fl(fl);
   fl::add_to_catalog(fl, catalog);
+  net::register_builtin_net(chain->net);
+  net::add_to_catalog(chain->net, catalog);
+  chain::register_builtin_chain(chain->chain);
+  chain::add_to_catalog(chain->chain, catalog);
 }
 Components::~Components() = default;
 
@@ -34,11 +49,48 @@ Simulation build_simulation(const Components& comps, const scenario::ParamView& 
     s.run = [fl](core::RunSink& sink) { fl->run(sink); };
     return s;
   }
-  root.fail("chain", "chain-only scenarios need the chain module, which is not built yet");
+  std::shared_ptr<chain::ChainSimulation> ch =
+      chain::ChainSimulation::build(root, seed, comps.chain->net, comps.chain->chain);
+  s.description = "chain without learning";
+  s.run = [ch](core::RunSink& sink) { ch->run(sink); };
+  s.summary_lines.push_back([ch] {
+    const chain::ChainSummary& c = ch->summary();
+    return fmt::format(
+        "{}: {} nodes ({} validators), {} blocks ({} on the main chain, stale rate "
+        "{:.4f}), mean block interval {:.2f} s, {} reorgs",
+        c.consensus, c.nodes, c.validators, c.blocks, c.main_blocks, c.stale_rate,
+        c.mean_block_interval_s, c.reorgs);
+  });
+  s.summary_lines.push_back([ch] {
+    const chain::ChainSummary& c = ch->summary();
+    return fmt::format(
+        "block propagation to 50% / 90% / 100% of nodes: {:.3f} / {:.3f} / {:.3f} s; "
+        "finality latency mean {:.2f} s, median {:.2f} s; {:.2f} tx/s",
+        c.prop50_s, c.prop90_s, c.prop100_s, c.finality_latency_mean_s, c.finality_latency_median_s,
+        c.tps);
+  });
+  s.summary_lines.push_back([ch] {
+    const chain::ChainSummary& c = ch->summary();
+    return fmt::format(
+        "{} events in {:.2f} s wall ({:.2f} M events/s), {} consensus messages, "
+        "{} network bytes",
+        c.events, c.wall_s, c.events_per_s / 1e6, c.consensus_messages, c.network_bytes);
+  });
+  return s;
 }
 
-void add_extra_commands(CLI::App&, Components&) {}
-int run_extra_commands(CLI::App&, Components&) {
+void add_extra_commands(CLI::App& app, Components& comps) {
+  CLI::App*& audit = comps.chain->audit;
+  audit = app.add_subcommand(
+      "audit",
+      "re-verify a recorded ledger: every block hash, parent link, Merkle root and "
+      "payload hash (exit 0 all hold, 1 first broken one named, 2 unreadable file)");
+  audit->add_option("run", comps.chain->audit_path, "run file (.h5)")->required();
+}
+
+int run_extra_commands(CLI::App&, Components& comps) {
+  if (comps.chain->audit && *comps.chain->audit)
+    return chain::audit_run(comps.chain->audit_path, std::cout);
   return 2;
 }
 
