@@ -90,6 +90,15 @@ const std::vector<std::uint32_t>& NodeViews::receive(NodeId v, std::uint32_t b) 
   return accepted_;
 }
 
+void NodeViews::sync_from_peer(NodeId v, const net::Network& net) {
+  for (NodeId peer : net.neighbours(v)) {
+    if (!net.is_up(peer)) continue;
+    for (std::uint32_t b = 1; b < ledger_.tree.size(); ++b)
+      if (knows(peer, b)) receive(v, b);
+    return;
+  }
+}
+
 void NodeViews::update_global(std::uint32_t b, core::SimTime now) {
   BlockTree& t = ledger_.tree;
   if (fc_ == ForkChoice::kLongest) {

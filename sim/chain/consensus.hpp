@@ -79,6 +79,10 @@ class NodeViews {
   // Node v obtains block b. Returns the blocks accepted as a result (b, then orphans that
   // waited on it), empty if b is already known or now waits for its parent.
   const std::vector<std::uint32_t>& receive(NodeId v, std::uint32_t b);
+  // Block sync after a node recovers: it obtains every block its first live neighbour has
+  // accepted (in creation order), as a headers-first download would. Instantaneous: the sync
+  // traffic is not simulated.
+  void sync_from_peer(NodeId v, const net::Network& net);
   // The canonical choice over all blocks produced (the omniscient view that defines
   // on_main_chain): applies the fork choice after block b was added and moves the tree head.
   void update_global(std::uint32_t b, core::SimTime now);

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "sim/chain/workload.hpp"
+#include "sim/core/rng.hpp"
 
 namespace ledgerfl::chain {
 
@@ -21,13 +22,14 @@ Hash transaction_hash(const Transaction& t) {
 }
 
 Hash generic_payload_hash(std::uint64_t nonce, std::int64_t size) {
-  std::vector<std::uint8_t> bytes;
-  bytes.reserve(static_cast<std::size_t>(std::max<std::int64_t>(size, 0)) + 32);
-  for (std::uint64_t counter = 0; static_cast<std::int64_t>(bytes.size()) < size; ++counter) {
-    Hash h = Encoder().u64(nonce).u64(counter).digest();
-    bytes.insert(bytes.end(), h.begin(), h.end());
+  const auto n = static_cast<std::size_t>(std::max<std::int64_t>(size, 0));
+  std::vector<std::uint8_t> bytes(n);
+  core::Rng rng(nonce, "chain.generic_payload");
+  for (std::size_t i = 0; i < n; i += 8) {
+    std::uint64_t x = rng.next();
+    for (std::size_t k = i; k < std::min(n, i + 8); ++k, x >>= 8)
+      bytes[k] = static_cast<std::uint8_t>(x);
   }
-  bytes.resize(static_cast<std::size_t>(std::max<std::int64_t>(size, 0)));
   return sha256(bytes);
 }
 

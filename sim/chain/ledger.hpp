@@ -32,8 +32,9 @@ struct Transaction {
   std::uint32_t main_block = kNoBlock;  // block on the canonical chain that includes it
 };
 Hash transaction_hash(const Transaction& t);
-// The generic payload kind carries deterministic bytes: SHA-256(nonce || counter) blocks
-// concatenated and cut to `size`. Its hash is therefore recomputable from (nonce, size).
+// The generic payload kind carries deterministic bytes: the little-endian output of
+// core::Rng(nonce, "chain.generic_payload") cut to `size`. Its hash is therefore recomputable
+// from (nonce, size).
 Hash generic_payload_hash(std::uint64_t nonce, std::int64_t size);
 
 // Transaction kinds by name. "payload" (id 0) is the generic kind; the learning contract

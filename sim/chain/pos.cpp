@@ -77,6 +77,9 @@ class Pos final : public Consensus {
     return true;
   }
   void on_message(NodeId, const net::Message&) override {}
+  void on_node_state(NodeId v, bool up) override {
+    if (up) views_.sync_from_peer(v, ctx_.net);
+  }
   void add_metrics(core::RoundSummary& r) override {
     r.add("missed_slots", static_cast<std::int64_t>(missed_ - missed_reported_));
     r.add("justified_epoch", static_cast<std::int64_t>(last_justified_));

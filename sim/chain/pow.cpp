@@ -59,6 +59,9 @@ class Pow final : public Consensus {
     return true;
   }
   void on_message(NodeId, const net::Message&) override {}
+  void on_node_state(NodeId v, bool up) override {
+    if (up) views_.sync_from_peer(v, ctx_.net);
+  }
 
   const NodeViews& views() const { return views_; }
 
