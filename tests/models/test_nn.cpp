@@ -391,12 +391,17 @@ TEST_CASE("dense kernels match a naive product on ragged shapes") {
     for (auto& e : v) e = static_cast<float>(rng.normal());
   };
   std::vector<float> x, w, b, d, z, c, c0;
-  for (int n : {1, 3, 8, 9, 17}) {
+  for (int n : {1, 3, 8, 9, 17, 300}) {
     for (int m : {1, 10, 16, 17, 48, 49, 100}) {
       const int k = 13;
       CAPTURE(n);
       CAPTURE(m);
       fill(x, static_cast<std::size_t>(n) * k);
+      // Zero runs (like image backgrounds), which the update kernel skips.
+      for (int i = 0; i < n; i += 2)
+        for (int p = 0; p < 8; ++p) x[static_cast<std::size_t>(i) * k + p] = 0.0f;
+      if (n > 2)
+        for (int p = 0; p < k; ++p) x[static_cast<std::size_t>(1) * k + p] = 0.0f;
       fill(w, static_cast<std::size_t>(k) * m);
       fill(b, m);
       fill(d, static_cast<std::size_t>(n) * m);

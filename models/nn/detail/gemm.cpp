@@ -68,15 +68,19 @@ void forward_tile(const float* x, int ldx, int k, const float* w, int ldw, const
     }
 }
 
+// Sums over the listed samples only: `list` holds the rows i of x whose R columns in this tile
+// are not all zero (input pixels are exactly 0 in ~28% of 8-pixel blocks of Fashion-MNIST, so the
+// first layer's update skips that share of its work; zeros contribute nothing to the sum).
 template <int R, int V>
 void update_tile(float* c, const float* c_in, int ldc, const float* x, int ldx, const float* d,
-                 int ldd, int n, float alpha, const Masks& mk) {
+                 int ldd, const int* list, int count, float alpha, const Masks& mk) {
   __m512 acc[R][V];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 3
     for (int v = 0; v < V; ++v) acc[r][v] = _mm512_setzero_ps();
-  for (int i = 0; i < n; ++i) {
+  for (int q = 0; q < count; ++q) {
+    const int i = list[q];
     const float* di = d + static_cast<std::ptrdiff_t>(i) * ldd;
     const float* xi = x + static_cast<std::ptrdiff_t>(i) * ldx;
     __m512 dv[V];
@@ -184,15 +188,30 @@ void dense_forward(const float* x, int n, int k, const float* w, int m, const fl
 
 void dense_weight_update(float* c, const float* c_in, int k, int m, const float* x, const float* d,
                          int n, float alpha) {
-  for (int p = 0; p < k; p += kRows) {
-    const int rows = std::min(kRows, k - p);
-    const std::ptrdiff_t row0 = static_cast<std::ptrdiff_t>(p) * m;
-    for (int j = 0; j < m; j += 16 * kVecs) {
-      const int cols = std::min(16 * kVecs, m - j);
-      const Masks mk = masks_for(cols);
-      const int vecs = (cols + 15) / 16;
-      dispatch<UpdateTile>(rows, vecs, c + row0 + j, c_in != nullptr ? c_in + row0 + j : nullptr, m,
-                           x + p, k, d + j, m, n, alpha, mk);
+  constexpr int kMaxList = 256;  // samples per pass (stack list); larger batches accumulate
+  int list[kMaxList];
+  for (int i0 = 0; i0 < n; i0 += kMaxList) {
+    const int chunk = std::min(kMaxList, n - i0);
+    const float* xc = x + static_cast<std::ptrdiff_t>(i0) * k;
+    const float* dc = d + static_cast<std::ptrdiff_t>(i0) * m;
+    const float* cin = i0 == 0 ? c_in : c;  // later chunks accumulate onto the first
+    for (int p = 0; p < k; p += kRows) {
+      const int rows = std::min(kRows, k - p);
+      const __mmask8 lanes = static_cast<__mmask8>((1u << rows) - 1u);
+      int count = 0;
+      for (int i = 0; i < chunk; ++i) {  // branch-free list of rows with a nonzero (or NaN) entry
+        const __m256 v = _mm256_maskz_loadu_ps(lanes, xc + static_cast<std::ptrdiff_t>(i) * k + p);
+        list[count] = i;
+        count += _mm256_mask_cmp_ps_mask(lanes, v, _mm256_setzero_ps(), _CMP_NEQ_UQ) != 0;
+      }
+      const std::ptrdiff_t row0 = static_cast<std::ptrdiff_t>(p) * m;
+      for (int j = 0; j < m; j += 16 * kVecs) {
+        const int cols = std::min(16 * kVecs, m - j);
+        const Masks mk = masks_for(cols);
+        const int vecs = (cols + 15) / 16;
+        dispatch<UpdateTile>(rows, vecs, c + row0 + j, cin != nullptr ? cin + row0 + j : nullptr, m,
+                             xc + p, k, dc + j, m, list, count, alpha, mk);
+      }
     }
   }
 }
