@@ -17,6 +17,7 @@
 
 #include "sim/cli/components.hpp"
 #include "sim/cli/progress.hpp"
+#include "sim/cli/sweep.hpp"
 #include "sim/metrics/check.hpp"
 #include "sim/metrics/error.hpp"
 #include "sim/metrics/reader.hpp"
@@ -188,6 +189,9 @@ int main(int argc, char** argv) {
       "  ledgerfl validate scenarios/chain/bft_consortium.toml\n"
       "  ledgerfl list aggregators\n"
       "  ledgerfl check runs/quickstart.h5 --golden scenarios/golden/quickstart.h5\n"
+      "  ledgerfl sweep scenarios/fmnist_dirichlet.toml --grid data.partition.alpha=0.1,0.5,1 -j "
+      "2\n"
+      "  ledgerfl audit runs/poa_consortium.h5\n"
       "Exit codes: 0 ok, 1 run failed, 2 bad input.");
 
   RunArgs ra;
@@ -230,6 +234,19 @@ int main(int argc, char** argv) {
   check->add_option("--rtol", rtol, "relative tolerance");
   check->add_option("--atol", atol, "absolute tolerance");
 
+  cli::SweepArgs sa;
+  auto* sweep = app.add_subcommand(
+      "sweep",
+      "run a scenario over the Cartesian product of --grid values (each point a separate "
+      "process; writes DIR/<point>.h5 and DIR/index.csv)");
+  sweep->add_option("scenario", sa.scenario, "scenario file (.toml)")->required();
+  sweep->add_option("--grid", sa.grid, "key.path=v1,v2,... (repeatable)")->required()->take_all();
+  sweep->add_option("--set", sa.sets, "fixed override for every point")->take_all();
+  sweep->add_option("-o,--output", sa.out_dir, "output directory (default runs/sweep)");
+  sweep->add_option("-j,--jobs", sa.jobs, "runs at once (default 1)")->check(CLI::PositiveNumber);
+  sweep->add_option("--threads", sa.threads, "--threads of each run (default 1)")
+      ->check(CLI::PositiveNumber);
+
   cli::add_extra_commands(app, comps);
 
   try {
@@ -245,6 +262,15 @@ int main(int argc, char** argv) {
     if (*list) {
       print_list(comps.catalog, kind, markdown);
       return kExitOk;
+    }
+    if (*sweep) {
+      // Validate every point first, so a bad value stops the sweep before anything runs.
+      for (const auto& point : cli::expand_grid(sa.grid)) {
+        std::vector<std::string> sets = sa.sets;
+        sets.insert(sets.end(), point.sets.begin(), point.sets.end());
+        prepare(comps, sa.scenario, sets, std::nullopt);
+      }
+      return cli::run_sweep(fs::read_symlink("/proc/self/exe").string(), sa);
     }
     if (*check) {
       metrics::CheckResult r;

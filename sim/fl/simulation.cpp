@@ -102,9 +102,9 @@ struct FlSimulation::Impl {
   // Simulated time of a client's round: communication (model download + update upload, each
   // with the one-way latency) plus compute (examples x FLOPs per sample / device FLOP/s).
   struct ClientTiming {
-    double comm_s = 0.0;        // download + upload
+    double comm_s = 0.0;  // download + upload
     double per_example_s = 0.0;
-    double examples = 0.0;      // of the full local work
+    double examples = 0.0;  // of the full local work
     double total_s() const { return comm_s + examples * per_example_s; }
   };
   ClientTiming client_timing(std::size_t client, std::size_t samples) const {
@@ -137,9 +137,9 @@ struct FlSimulation::Impl {
           ThreadScratch& s = scratch.local();
           for (std::size_t i = range.begin(); i < range.end(); ++i) {
             const Task& t = tasks[i];
-            std::vector<float>& w = deltas[i];
+            std::vector<float>& delta = deltas[i];
             const std::vector<float>& start = *t.start;
-            w.assign(start.begin(), start.end());
+            delta.resize(start.size());
             nn::ShardView view = data->client_train(t.client, s.buffer, s.rows);
             nn::SgdOptions o = base;
             o.lr = local.lr_at(t.round);
@@ -147,13 +147,11 @@ struct FlSimulation::Impl {
             core::Rng rng(seed, "local_train", t.client, t.key);
             auto shuffle = [&rng](std::span<std::uint32_t> v) { rng.shuffle(v); };
             TaskResult& r = results[i];
-            r.train = nn::train_local(*model, w, start, view, o, shuffle, s.train);
+            // Trains in a per-thread buffer that stays in cache and streams out
+            // delta = new weights - starting weights (and its squared norm).
+            r.train = nn::train_local_delta(*model, delta, start, view, o, shuffle, s.train);
             r.samples = view.rows.size();
-            // delta = new weights - starting weights (vectorised; fixed reduction order).
-            Eigen::Map<Eigen::VectorXf> dw(w.data(), static_cast<Eigen::Index>(w.size()));
-            dw -= Eigen::Map<const Eigen::VectorXf>(start.data(),
-                                                    static_cast<Eigen::Index>(start.size()));
-            r.norm = std::sqrt(static_cast<double>(dw.squaredNorm()));
+            r.norm = std::sqrt(r.train.delta_sq_norm);
           }
         },
         tbb::simple_partitioner());

@@ -182,3 +182,35 @@ TEST_CASE("a killed run leaves a readable file with every finished round") {
   for (std::size_t i = 0; i < rounds.size(); ++i)
     REQUIRE(rounds[i] == static_cast<std::int64_t>(i + 1));
 }
+
+TEST_CASE("sweep runs the Cartesian product and validates every point first") {
+  const fs::path dir = tmp_dir() / "sweep";
+  fs::remove_all(dir);
+  Result r =
+      run("sweep " + kTiny + " --grid training.lr=0.01,0.1 --grid rounds.per_round=2,5 -j 2 -o " +
+          dir.string());
+  CHECK_MESSAGE(r.code == 0, r.out);
+  std::ifstream csv(dir / "index.csv");
+  std::string line;
+  int rows = 0;
+  std::getline(csv, line);  // header
+  while (std::getline(csv, line)) {
+    ++rows;
+    CHECK(line.find(",0,") != std::string::npos);  // exit code 0
+  }
+  CHECK(rows == 4);
+  // Each point equals a plain run with the same overrides (points are independent runs).
+  const std::string single = (tmp_dir() / "single.h5").string();
+  REQUIRE(run("run " + kTiny + " -q --set training.lr=0.1 --set rounds.per_round=5 -o " + single)
+              .code == 0);
+  CHECK(run("check " + single + " --golden " + (dir / "lr=0.1__per_round=5.h5").string() +
+            " --rtol 0 --atol 0")
+            .code == 0);
+  // A bad value anywhere in the grid: exit 2 and nothing runs.
+  const fs::path bad = tmp_dir() / "sweep_bad";
+  fs::remove_all(bad);
+  r = run("sweep " + kTiny + " --grid training.lr=0.1,-1 -o " + bad.string());
+  CHECK(r.code == 2);
+  CHECK(r.out.find("training.lr") != std::string::npos);
+  CHECK_FALSE(fs::exists(bad / "index.csv"));
+}
