@@ -90,14 +90,14 @@ Network::Network(core::Engine& engine, Graph overlay, NetworkOptions options, st
   out_.resize(n_);
   for (NodeId u = 0; u < n_; ++u) {
     for (NodeId v : nbr_[u]) {
-      Link l{u,
-             v,
-             reg.latency_ms[region_[u]][region_[v]],
-             std::min(reg.upload_bps[region_[u]], reg.download_bps[region_[v]]),
-             {},
-             0};
-      out_[u].push_back(static_cast<std::uint32_t>(links_.size()));
-      links_.push_back(l);
+      const auto id = static_cast<std::uint32_t>(links_.size());
+      links_.push_back(Link{u,
+                            v,
+                            reg.latency_ms[region_[u]][region_[v]],
+                            std::min(reg.upload_bps[region_[u]], reg.download_bps[region_[v]]),
+                            {},
+                            core::Rng(seed_, kLatencyStream, id)});
+      out_[u].push_back(id);
     }
   }
   routes_.resize(n_);
@@ -184,7 +184,7 @@ void Network::transmit(std::uint32_t link, std::uint32_t slot) {
   ++stats_.transmissions;
   if (m.consensus) ++stats_.consensus_messages;
   stats_.bytes += m.bytes;
-  core::Rng rng(seed_, kLatencyStream, link, l.counter++);
+  core::Rng& rng = l.rng;
   if (options_.latency.loss > 0 && rng.bernoulli(options_.latency.loss)) {
     ++stats_.lost;
     free_.push_back(slot);
@@ -246,9 +246,9 @@ void Network::arrive(std::uint32_t slot) {
   }
   Pending fwd = p;
   fwd.from = p.to;
-  fwd.to = next_hop(p.to, p.dest);
-  std::uint32_t s = alloc(fwd);
-  transmit(link_id(fwd.from, fwd.to), s);
+  const std::uint32_t link = route_link(p.to, p.dest);
+  fwd.to = links_[link].to;
+  transmit(link, alloc(fwd));
 }
 
 void Network::relay_now(NodeId at, GossipId g, NodeId exclude) {
@@ -307,7 +307,7 @@ void Network::release(GossipId g) {
   gossips_[g].seen.shrink_to_fit();
 }
 
-NodeId Network::next_hop(NodeId at, NodeId dest) {
+std::uint32_t Network::route_link(NodeId at, NodeId dest) {
   auto& r = routes_[dest];
   if (r.empty()) {
     using G =
@@ -324,10 +324,15 @@ NodeId Network::next_hop(NodeId at, NodeId dest) {
         }
     std::vector<G::vertex_descriptor> pred(n_);
     boost::dijkstra_shortest_paths(bg, dest, boost::predecessor_map(pred.data()));
-    r.resize(n_);
-    for (NodeId v = 0; v < n_; ++v) r[v] = static_cast<NodeId>(pred[v]);
+    r.assign(n_, kNone);
+    for (NodeId v = 0; v < n_; ++v)
+      if (v != dest) r[v] = link_id(v, static_cast<NodeId>(pred[v]));
   }
   return r[at];
+}
+
+NodeId Network::next_hop(NodeId at, NodeId dest) {
+  return links_[route_link(at, dest)].to;
 }
 
 void Network::send(NodeId from, NodeId to, const Message& m) {
@@ -344,8 +349,9 @@ void Network::send(NodeId from, NodeId to, const Message& m) {
     return;
   }
   p.from = from;
-  p.to = next_hop(from, to);
-  transmit(link_id(from, p.to), alloc(p));
+  const std::uint32_t link = route_link(from, to);
+  p.to = links_[link].to;
+  transmit(link, alloc(p));
 }
 
 }  // namespace ledgerfl::net

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "sim/core/engine.hpp"
+#include "sim/core/rng.hpp"
 #include "sim/core/time.hpp"
 #include "sim/net/links.hpp"
 #include "sim/net/topology.hpp"
@@ -141,7 +142,7 @@ class Network {
     double mean_ms;
     double bps;
     core::SimTime busy_until;
-    std::uint64_t counter = 0;
+    core::Rng rng;  // the link's own stream: Rng(seed, "net.latency", link id)
   };
   struct Pending {  // a message on a link, or a relay waiting for its processing delay
     Message msg;
@@ -179,7 +180,9 @@ class Network {
   std::vector<Pending> pending_;
   std::vector<std::uint32_t> free_;
   std::vector<Gossip> gossips_;
-  std::vector<std::vector<NodeId>> routes_;  // routes_[dest][at] = next hop; empty until needed
+  // routes_[dest][at] = id of the link from `at` towards `dest`; empty until first needed.
+  std::vector<std::vector<std::uint32_t>> routes_;
+  std::uint32_t route_link(NodeId at, NodeId dest);
   std::vector<std::vector<std::uint8_t>> partition_side_;
   NetStats stats_;
 };
