@@ -48,7 +48,9 @@ void ProgressSink::on_round(const core::RoundSummary& r) {
   if (total_ > 0) eta = core::to_string(core::SimTime::from_seconds((total_ - rounds_) / rate));
   const std::string sim =
       core::to_string(core::SimTime::from_seconds(std::isnan(sim_s_) ? 0 : sim_s_));
-  const std::string total = total_ > 0 ? "/" + std::to_string(total_) : "";
+  // (Built with append: GCC 12's -Wrestrict misfires on `"/" + std::string`.)
+  std::string total;
+  if (total_ > 0) total.append("/").append(std::to_string(total_));
   char accs[32] = "  -  ";
   if (last_acc_ >= 0) std::snprintf(accs, sizeof accs, "%.4f", last_acc_);
   if (live_) {
