@@ -265,7 +265,8 @@ struct BftRun {
 };
 
 BftRun run_bft(std::uint32_t n, std::vector<net::NodeId> byz, std::uint64_t seed, SimTime duration,
-               SimTime interval, const std::function<void(net::NetworkOptions&)>& faults = {}) {
+               SimTime interval, const std::function<void(net::NetworkOptions&)>& faults = {},
+               std::vector<std::int64_t> power = {}) {
   auto s = spec(n, net::complete_graph(n), 60.0, 1e8);
   s.options.latency.kind = net::LatencyKind::kLognormal;
   s.options.latency.sigma = 1.0;
@@ -273,6 +274,7 @@ BftRun run_bft(std::uint32_t n, std::vector<net::NodeId> byz, std::uint64_t seed
   if (faults) faults(s.options);
   BftOptions o;
   o.byzantine = std::move(byz);
+  o.voting_power = std::move(power);
   BftConsensus* bft = nullptr;
   ChainSimulation sim(
       sim_options(duration, interval), std::move(s), poisson(20, seed),
@@ -306,7 +308,7 @@ BftRun run_bft(std::uint32_t n, std::vector<net::NodeId> byz, std::uint64_t seed
 }  // namespace
 
 TEST_CASE("BFT safety over many seeds with f < n/3 equivocators and random delays") {
-  for (std::uint64_t seed = 1; seed <= 12; ++seed) {
+  for (std::uint64_t seed = 1; seed <= 40; ++seed) {
     CAPTURE(seed);
     const std::uint32_t n = seed % 2 ? 7 : 10;  // f = 2 and f = 3
     std::vector<net::NodeId> byz = {1, 4};
@@ -315,6 +317,16 @@ TEST_CASE("BFT safety over many seeds with f < n/3 equivocators and random delay
     CHECK(r.violations == 0);
     CHECK(r.honest_agree);
     CHECK(r.min_honest_height >= 10);  // and it makes progress
+  }
+}
+
+TEST_CASE("BFT safety with unequal voting power (Byzantine power 2 of 9 < 1/3)") {
+  for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+    CAPTURE(seed);
+    BftRun r = run_bft(7, {1, 2}, seed, SimTime::s(120), SimTime::s(60), {}, {3, 1, 1, 1, 1, 1, 1});
+    CHECK(r.violations == 0);
+    CHECK(r.honest_agree);
+    CHECK(r.min_honest_height >= 10);
   }
 }
 
