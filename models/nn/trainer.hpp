@@ -51,9 +51,13 @@ struct ShardView {
   std::span<const std::uint32_t> rows;
 };
 
-// Trains `params` in place (they start as a copy of `global`). `shuffle` is called once per
-// epoch (and once per pass in steps mode) to permute the sample order; the caller supplies it
-// from its own keyed random stream, so this library stays free of the simulator's RNG.
+// Trains `params` starting from `global` (train_local sets params = global itself; the caller
+// need not copy). `shuffle` is called once per epoch (and once per pass in steps mode) with the
+// identity order 0..n-1 to permute; the caller supplies it from its own keyed random stream, so
+// this library stays free of the simulator's RNG. Epochs mode: batches of `batch` rows, the last
+// partial batch included. Steps mode: `steps` batches of min(batch, n) rows; a batch that runs
+// past the end of a pass continues on a freshly shuffled pass. No allocation once `scratch` has
+// seen the model and batch size.
 TrainResult train_local(const Model& model, std::span<float> params, std::span<const float> global,
                         const ShardView& data, const SgdOptions& opt,
                         const std::function<void(std::span<std::uint32_t>)>& shuffle,
