@@ -238,6 +238,12 @@ void BM_FedAvgRound(benchmark::State& st) {
   for (auto _ : st) {
     ++round;
     pick.shuffle(std::span<std::uint32_t>(all));
+    // Largest clients first (LPT): with 10 clients of very different sizes on 2 workers, the
+    // order decides how well the last client is covered. Slots stay in this fixed order.
+    std::stable_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(k),
+                     [&](std::uint32_t a, std::uint32_t b) {
+                       return part.client_size(a) > part.client_size(b);
+                     });
     std::atomic<std::size_t> next{0};
     auto worker = [&](int t) {
       for (std::size_t i; (i = next.fetch_add(1)) < k;) {
