@@ -1,8 +1,10 @@
 // SHA-256 (OpenSSL libcrypto), Merkle roots and little-endian encoding helpers for hashing.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -21,22 +23,31 @@ std::string to_hex(const Hash& h);
 Hash merkle_root(std::span<const Hash> leaves);
 
 // Fixed-width little-endian serialisation: the bytes that block and transaction hashes cover.
+// Headers and transactions encode to at most a few hundred bytes, kept in an inline buffer so
+// hashing allocates nothing.
 class Encoder {
  public:
+  static constexpr std::size_t kCapacity = 256;
   Encoder& u64(std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) buf_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+    check(8);
+    for (int i = 0; i < 8; ++i) buf_[n_++] = static_cast<std::uint8_t>(v >> (8 * i));
     return *this;
   }
   Encoder& i64(std::int64_t v) { return u64(static_cast<std::uint64_t>(v)); }
   Encoder& hash(const Hash& h) {
-    buf_.insert(buf_.end(), h.begin(), h.end());
+    check(h.size());
+    for (std::uint8_t b : h) buf_[n_++] = b;
     return *this;
   }
-  Hash digest() const { return sha256(buf_); }
-  const std::vector<std::uint8_t>& bytes() const { return buf_; }
+  Hash digest() const { return sha256(bytes()); }
+  std::span<const std::uint8_t> bytes() const { return {buf_.data(), n_}; }
 
  private:
-  std::vector<std::uint8_t> buf_;
+  void check(std::size_t more) const {
+    if (n_ + more > kCapacity) throw std::length_error("chain::Encoder capacity exceeded");
+  }
+  std::array<std::uint8_t, kCapacity> buf_{};
+  std::size_t n_ = 0;
 };
 
 }  // namespace ledgerfl::chain

@@ -23,7 +23,8 @@ Hash transaction_hash(const Transaction& t) {
 
 Hash generic_payload_hash(std::uint64_t nonce, std::int64_t size) {
   const auto n = static_cast<std::size_t>(std::max<std::int64_t>(size, 0));
-  std::vector<std::uint8_t> bytes(n);
+  thread_local std::vector<std::uint8_t> bytes;  // reused: no allocation per transaction
+  bytes.resize(n);
   core::Rng rng(nonce, "chain.generic_payload");
   for (std::size_t i = 0; i < n; i += 8) {
     std::uint64_t x = rng.next();
