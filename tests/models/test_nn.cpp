@@ -328,22 +328,48 @@ TEST_CASE("training is deterministic and steps mode wraps around") {
   CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
   CHECK(std::memcmp(a.data(), c.data(), a.size() * sizeof(float)) == 0);
   CHECK(a != global);
-  // Steps mode: 7 steps of 32 over 59 rows visit every row in each pass exactly once.
-  std::vector<int> seen(59, 0);
+  // Steps mode: 7 steps of 32 over 59 rows; every pass of 59 consecutive samples is a
+  // permutation of the rows (labels = row ids, recorded by the model).
+  struct Recorder : Mlp {
+    mutable std::vector<std::int32_t> seen;
+    Recorder() : Mlp(5, {4}, 59) {}
+    float sgd_step(std::span<float> p, const float* x, const std::int32_t* y, int n, float lr,
+                   std::span<float> g, Workspace& ws) const override {
+      seen.insert(seen.end(), y, y + n);
+      return Mlp::sgd_step(p, x, y, n, lr, g, ws);
+    }
+    float sgd_step_from(std::span<const float> from, std::span<float> to, const float* x,
+                        const std::int32_t* y, int n, float lr, std::span<float> g,
+                        Workspace& ws) const override {
+      seen.insert(seen.end(), y, y + n);
+      return Mlp::sgd_step_from(from, to, x, y, n, lr, g, ws);
+    }
+  } rec;
+  Blobs ids = data;
+  std::iota(ids.y.begin(), ids.y.end(), 0);
+  std::vector<float> g0(rec.num_params()), p(rec.num_params());
+  rec.init(g0, 1);
   int passes = 0;
+  Xoshiro256 rng(8);
   auto counting = [&](std::span<std::uint32_t> o) {
     ++passes;
-    std::reverse(o.begin(), o.end());
+    rng.shuffle(o);
   };
-  std::vector<float> p(m->num_params());
   opt.steps = 7;
   opt.momentum = 0;
   TrainScratch s3;
-  const TrainResult r = train_local(*m, p, global, data.view(), opt, counting, s3);
+  const TrainResult r = train_local(rec, p, g0, ids.view(), opt, counting, s3);
   CHECK(r.steps == 7);
   CHECK(r.examples == 7 * 32);
   CHECK(passes == 4);  // ceil(224 / 59)
-  (void)seen;
+  REQUIRE(rec.seen.size() == 224);
+  for (int pass = 0; pass < 3; ++pass) {
+    std::vector<std::int32_t> v(rec.seen.begin() + 59 * pass, rec.seen.begin() + 59 * (pass + 1));
+    std::sort(v.begin(), v.end());
+    for (int i = 0; i < 59; ++i) REQUIRE(v[i] == i);
+  }
+  CHECK(std::vector<std::int32_t>(rec.seen.begin(), rec.seen.begin() + 59) !=
+        std::vector<std::int32_t>(rec.seen.begin() + 59, rec.seen.begin() + 118));  // reshuffled
 }
 
 TEST_CASE("evaluate_all: contiguous and gathered rows agree, chunking does not matter") {
