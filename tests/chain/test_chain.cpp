@@ -19,6 +19,8 @@
 #include "sim/core/rng.hpp"
 #include "sim/scenario/params.hpp"
 
+#include <tbb/task_arena.h>
+
 using namespace ledgerfl;
 using namespace ledgerfl::chain;
 using core::SimTime;
@@ -439,6 +441,33 @@ TEST_CASE("chain runs are deterministic") {
   CHECK(a.first == b.first);
   CHECK(a.second == b.second);
   CHECK(a.first.size() > 50);
+}
+
+TEST_CASE("chain results do not depend on the number of TBB threads") {
+  // The event loop is single-threaded; this guards the property if parallel work (e.g. the
+  // learning contract's aggregation) is ever run from inside chain events.
+  auto run_in = [](int threads) {
+    tbb::task_arena arena(threads);
+    std::vector<Hash> hashes;
+    std::vector<double> bytes;
+    arena.execute([&] {
+      BftOptions o;
+      auto s = spec(10, net::complete_graph(10), 40.0, 1e8);
+      s.options.latency.kind = net::LatencyKind::kLognormal;
+      ChainSimulation sim(
+          sim_options(SimTime::s(60), SimTime::s(20)), std::move(s), poisson(30, 5),
+          [&](ChainContext& ctx) { return make_bft(o, ctx); }, 21);
+      core::MemorySink sink;
+      sim.run(sink);
+      hashes = ledger_columns(sink).hash;
+      bytes = sink.column("network_bytes");
+    });
+    return std::make_pair(hashes, bytes);
+  };
+  const auto one = run_in(1);
+  CHECK(one.first.size() > 20);
+  CHECK(run_in(2) == one);
+  CHECK(run_in(4) == one);
 }
 
 TEST_CASE("ChainSimulation::build reads every key it uses; bad keys are positioned errors") {
