@@ -120,6 +120,33 @@ TEST_CASE("block tree: canonical head, reorg events, finality, stale transaction
   CHECK(l.tree.finality_conflicts() == 1);
 }
 
+TEST_CASE("fork choice: longest chain vs GHOST's heaviest subtree, orphans wait for parents") {
+  Ledger l;
+  // Branch A: a1 <- a2 <- a3 (longest). Branch B: b1 with three children (heaviest: 4 blocks).
+  const auto a1 = l.build_block(0, 0, SimTime::s(1));
+  const auto a2 = l.build_block(a1, 0, SimTime::s(2));
+  const auto a3 = l.build_block(a2, 0, SimTime::s(3));
+  const auto b1 = l.build_block(0, 1, SimTime::s(4));
+  const auto c1 = l.build_block(b1, 1, SimTime::s(5));
+  const auto c2 = l.build_block(b1, 2, SimTime::s(6));
+  const auto c3 = l.build_block(b1, 3, SimTime::s(7));
+  for (ForkChoice fc : {ForkChoice::kLongest, ForkChoice::kGhost}) {
+    NodeViews views(l, 1, fc);
+    for (auto b : {a1, a2, a3, b1, c1, c2, c3}) views.receive(0, b);
+    if (fc == ForkChoice::kLongest) {
+      CHECK(views.head(0) == a3);
+    } else {
+      CHECK(views.head(0) == c1);  // equal children: the first seen
+    }
+  }
+  NodeViews views(l, 1, ForkChoice::kLongest);
+  CHECK(views.receive(0, a3).empty());  // parent unknown: held
+  CHECK(views.receive(0, a2).empty());
+  const auto& acc = views.receive(0, a1);  // releases a2, then a3
+  CHECK(acc == std::vector<std::uint32_t>{a1, a2, a3});
+  CHECK(views.head(0) == a3);
+}
+
 TEST_CASE("PoW stale rate matches the closed form for two miners and a fixed delay") {
   // Two equal miners, fixed one-way delay tau, mean block time T. A block found by one miner
   // forks when the other finds a block before hearing of it: rate 1/(2T) over tau, so the
