@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <unordered_set>
 
 #include <tbb/enumerable_thread_specific.h>
@@ -97,6 +98,7 @@ struct FlSimulation::Impl {
   tbb::enumerable_thread_specific<ThreadScratch> scratch;
   std::vector<std::vector<float>> deltas;  // one slot per task of a batch, reused
   std::vector<TaskResult> results;
+  std::vector<std::size_t> schedule;  // execution order of a batch's tasks
   std::vector<float> aggregate;
 
   // Simulated time of a client's round: communication (model download + update upload, each
@@ -131,11 +133,19 @@ struct FlSimulation::Impl {
     base.batch = local.batch;
     base.epochs = local.epochs;
     base.steps = local.steps;
+    // Largest clients first (longest-processing-time scheduling) balances the cores; each task
+    // still writes only its own slot i, so the order of execution cannot change any result.
+    schedule.resize(tasks.size());
+    std::iota(schedule.begin(), schedule.end(), std::size_t{0});
+    std::stable_sort(schedule.begin(), schedule.end(), [&](std::size_t a, std::size_t b) {
+      return data->client_size(tasks[a].client) > data->client_size(tasks[b].client);
+    });
     tbb::parallel_for(
         tbb::blocked_range<std::size_t>(0, tasks.size(), 1),
         [&](const tbb::blocked_range<std::size_t>& range) {
           ThreadScratch& s = scratch.local();
-          for (std::size_t i = range.begin(); i < range.end(); ++i) {
+          for (std::size_t k = range.begin(); k < range.end(); ++k) {
+            const std::size_t i = schedule[k];
             const Task& t = tasks[i];
             std::vector<float>& delta = deltas[i];
             const std::vector<float>& start = *t.start;
