@@ -119,6 +119,7 @@ int cmd_run(const cli::Components& comps, const RunArgs& a, const std::string& c
       std::printf("  final test accuracy %.4f (best %.4f)\n", progress.last_accuracy(),
                   progress.best_accuracy());
     for (const auto& line : p.sim.summary_lines) std::printf("  %s\n", line().c_str());
+    std::printf("%s", progress.summary_table().c_str());
     std::printf("  results: %s\n", out.c_str());
   }
   return kExitOk;

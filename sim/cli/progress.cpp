@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -35,6 +36,24 @@ double ProgressSink::wall_s() const {
 
 void ProgressSink::on_round(const core::RoundSummary& r) {
   ++rounds_;
+  for (std::size_t i = 0; i < r.metrics.size(); ++i) {
+    const auto& [name, value] = r.metrics[i];
+    if (name == "round") continue;
+    auto it =
+        std::find_if(stats_.begin(), stats_.end(), [&](const Stat& s) { return s.name == name; });
+    if (it == stats_.end()) {
+      stats_.push_back({name});
+      it = stats_.end() - 1;
+    }
+    const double v = std::visit([](auto x) { return static_cast<double>(x); }, value);
+    if (std::isnan(v)) continue;
+    if (it->n == 0) it->first = it->min = it->max = v;
+    it->last = v;
+    it->min = std::min(it->min, v);
+    it->max = std::max(it->max, v);
+    it->sum += v;
+    ++it->n;
+  }
   sim_s_ = r.get_double("sim_time_s");
   const double acc = r.get_double("test_accuracy");
   if (!std::isnan(acc)) {
@@ -63,6 +82,21 @@ void ProgressSink::on_round(const core::RoundSummary& r) {
                  eta.c_str());
   }
   std::fflush(out_);
+}
+
+std::string ProgressSink::summary_table() const {
+  std::string out;
+  char line[160];
+  std::snprintf(line, sizeof line, "  %-22s %12s %12s %12s %12s %12s\n", "metric", "first", "final",
+                "min", "max", "mean");
+  out += line;
+  for (const auto& s : stats_) {
+    if (s.n == 0) continue;
+    std::snprintf(line, sizeof line, "  %-22s %12.6g %12.6g %12.6g %12.6g %12.6g\n", s.name.c_str(),
+                  s.first, s.last, s.min, s.max, s.sum / static_cast<double>(s.n));
+    out += line;
+  }
+  return out;
 }
 
 void ProgressSink::on_finish() {

@@ -2,9 +2,11 @@
 #pragma once
 
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "sim/core/record.hpp"
 
@@ -30,6 +32,8 @@ class ProgressSink final : public core::RunSink {
   double best_accuracy() const { return best_acc_; }
   double sim_time_s() const { return sim_s_; }
   double wall_s() const;
+  // The end-of-run table: first, final, min, max and mean of every metric (NaN values skipped).
+  std::string summary_table() const;
 
  private:
   struct Drop final : core::TableSink {
@@ -41,6 +45,12 @@ class ProgressSink final : public core::RunSink {
   std::chrono::steady_clock::time_point start_;
   std::int64_t rounds_ = 0, every_ = 1;
   double last_acc_ = -1, best_acc_ = -1, sim_s_ = 0;
+  struct Stat {
+    std::string name;
+    double first = NAN, last = NAN, min = NAN, max = NAN, sum = 0;
+    std::int64_t n = 0;
+  };
+  std::vector<Stat> stats_;  // in column order
 };
 
 }  // namespace ledgerfl::cli
