@@ -21,8 +21,9 @@ ProgressSink::ProgressSink(std::int64_t total_rounds, ProgressMode mode, std::FI
       live_ = tty;
       lines_ = !tty;
       break;
-    case ProgressMode::kAuto:
+    case ProgressMode::kAuto:  // terminal: live line; pipe: a line per 10%; CI: nothing
       live_ = tty && !in_ci;
+      lines_ = !tty && !in_ci;
       break;
     case ProgressMode::kNever:
       break;
@@ -64,7 +65,11 @@ void ProgressSink::on_round(const core::RoundSummary& r) {
   const double wall = wall_s();
   const double rate = rounds_ / std::max(wall, 1e-9);
   std::string eta = "?";
-  if (total_ > 0) eta = core::to_string(core::SimTime::from_seconds((total_ - rounds_) / rate));
+  if (total_ > 0) {
+    // Whole seconds: an ETA with sub-second digits is noise.
+    const double left = static_cast<double>(total_ - rounds_) / rate;
+    eta = left < 1.0 ? "<1s" : core::to_string(core::SimTime::s(std::llround(left)));
+  }
   const std::string sim =
       core::to_string(core::SimTime::from_seconds(std::isnan(sim_s_) ? 0 : sim_s_));
   // (Built with append: GCC 12's -Wrestrict misfires on `"/" + std::string`.)
