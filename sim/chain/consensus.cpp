@@ -99,6 +99,26 @@ void NodeViews::sync_from_peer(NodeId v, const net::Network& net) {
   }
 }
 
+std::uint32_t NodeViews::produce(NodeId proposer, core::SimTime now, ChainContext& ctx) {
+  const std::uint32_t b = ctx.ledger.build_block(head(proposer), proposer, now);
+  receive(proposer, b);
+  update_global(b, now);
+  ctx.gossip_block(b, proposer);
+  return b;
+}
+
+bool NodeViews::accept_gossip(NodeId v, std::uint32_t b, ChainContext& ctx) {
+  const auto& acc = receive(v, b);
+  if (acc.empty()) return false;  // known already, or an orphan relayed once its parent arrives
+  for (std::size_t i = 1; i < acc.size(); ++i) ctx.net.relay(v, ctx.ledger.tree.at(acc[i]).gossip);
+  return true;
+}
+
+void finalize_at_depth(BlockTree& t, std::int64_t depth, core::SimTime now) {
+  const std::int64_t h = t.at(t.head()).height() - depth;
+  if (h > 0) t.finalize(t.ancestor(t.head(), h), now);
+}
+
 void NodeViews::update_global(std::uint32_t b, core::SimTime now) {
   BlockTree& t = ledger_.tree;
   if (fc_ == ForkChoice::kLongest) {

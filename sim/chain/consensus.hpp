@@ -69,6 +69,9 @@ std::string_view to_string(ForkChoice f);
 // (Nakamoto 2008): highest block wins, first seen wins ties. GHOST (Sompolinsky & Zohar 2015):
 // from an anchor `ghost_window` blocks below the head, descend into the child with the largest
 // known subtree. A block whose parent is unknown waits as an orphan.
+// Finalizes the canonical block `depth` blocks below the head (if there is one).
+void finalize_at_depth(BlockTree& tree, std::int64_t depth, core::SimTime now);
+
 class NodeViews {
  public:
   NodeViews(Ledger& ledger, std::uint32_t nodes, ForkChoice fc, std::int64_t ghost_window = 16);
@@ -86,6 +89,13 @@ class NodeViews {
   // The canonical choice over all blocks produced (the omniscient view that defines
   // on_main_chain): applies the fork choice after block b was added and moves the tree head.
   void update_global(std::uint32_t b, core::SimTime now);
+
+  // What every block-producing engine does with a new block: `proposer` builds it on its own
+  // head, accepts it, the canonical choice is updated and the block is gossiped. Returns it.
+  std::uint32_t produce(NodeId proposer, core::SimTime now, ChainContext& ctx);
+  // A gossiped block b reaches node v: accept it and relay the orphans it connected. Returns
+  // whether v relays b itself (false if v knew it, or it waits for its parent).
+  bool accept_gossip(NodeId v, std::uint32_t b, ChainContext& ctx);
 
  private:
   void mark(NodeId v, std::uint32_t b);

@@ -27,11 +27,7 @@ class Poa final : public Consensus {
 
   bool on_gossip(NodeId at, NodeId, net::GossipId, const net::Message& m) override {
     if (m.kind != kMsgBlock) return true;
-    const auto& acc = views_.receive(at, static_cast<std::uint32_t>(m.a));
-    if (acc.empty()) return false;
-    for (std::size_t i = 1; i < acc.size(); ++i)
-      ctx_.net.relay(at, ctx_.ledger.tree.at(acc[i]).gossip);
-    return true;
+    return views_.accept_gossip(at, static_cast<std::uint32_t>(m.a), ctx_);
   }
   void on_message(NodeId, const net::Message&) override {}
   void on_node_state(NodeId v, bool up) override {
@@ -48,13 +44,8 @@ class Poa final : public Consensus {
     const auto proposer = static_cast<NodeId>(slot_ % ctx_.net.validators());
     const core::SimTime now = ctx_.engine.now();
     if (ctx_.net.is_up(proposer)) {
-      const std::uint32_t b = ctx_.ledger.build_block(views_.head(proposer), proposer, now);
-      views_.receive(proposer, b);
-      views_.update_global(b, now);
-      ctx_.gossip_block(b, proposer);
-      BlockTree& t = ctx_.ledger.tree;
-      const std::int64_t h = t.at(t.head()).height() - depth_;
-      if (h > 0) t.finalize(t.ancestor(t.head(), h), now);
+      views_.produce(proposer, now, ctx_);
+      finalize_at_depth(ctx_.ledger.tree, depth_, now);
     } else {
       ++missed_;
     }

@@ -70,11 +70,7 @@ class Pos final : public Consensus {
       return true;
     }
     if (m.kind != kMsgBlock) return true;
-    const auto& acc = views_.receive(at, static_cast<std::uint32_t>(m.a));
-    if (acc.empty()) return false;
-    for (std::size_t i = 1; i < acc.size(); ++i)
-      ctx_.net.relay(at, ctx_.ledger.tree.at(acc[i]).gossip);
-    return true;
+    return views_.accept_gossip(at, static_cast<std::uint32_t>(m.a), ctx_);
   }
   void on_message(NodeId, const net::Message&) override {}
   void on_node_state(NodeId v, bool up) override {
@@ -101,14 +97,8 @@ class Pos final : public Consensus {
     // Randomness: the canonical head's hash at the slot start (on-chain, as RANDAO mixes are).
     const NodeId proposer = pos_proposer(t.at(t.head()).hash, slot_, cdf_);
     if (ctx_.net.is_up(proposer)) {
-      const std::uint32_t b = ctx_.ledger.build_block(views_.head(proposer), proposer, now);
-      views_.receive(proposer, b);
-      views_.update_global(b, now);
-      ctx_.gossip_block(b, proposer);
-      if (o_.finality == PosFinality::kDepth) {
-        const std::int64_t h = t.at(t.head()).height() - o_.depth;
-        if (h > 0) t.finalize(t.ancestor(t.head(), h), now);
-      }
+      views_.produce(proposer, now, ctx_);
+      if (o_.finality == PosFinality::kDepth) finalize_at_depth(t, o_.depth, now);
     } else {
       ++missed_;
     }

@@ -52,11 +52,7 @@ class Pow final : public Consensus {
 
   bool on_gossip(NodeId at, NodeId, net::GossipId, const net::Message& m) override {
     if (m.kind != kMsgBlock) return true;
-    const auto& acc = views_.receive(at, static_cast<std::uint32_t>(m.a));
-    if (acc.empty()) return false;  // orphan: relayed once its parent arrives
-    for (std::size_t i = 1; i < acc.size(); ++i)
-      ctx_.net.relay(at, ctx_.ledger.tree.at(acc[i]).gossip);
-    return true;
+    return views_.accept_gossip(at, static_cast<std::uint32_t>(m.a), ctx_);
   }
   void on_message(NodeId, const net::Message&) override {}
   void on_node_state(NodeId v, bool up) override {
@@ -80,13 +76,8 @@ class Pow final : public Consensus {
                                  static_cast<std::ptrdiff_t>(cdf_.size()) - 1));
     if (ctx_.net.is_up(miner)) {
       const core::SimTime now = ctx_.engine.now();
-      const std::uint32_t b = ctx_.ledger.build_block(views_.head(miner), miner, now);
-      views_.receive(miner, b);
-      views_.update_global(b, now);
-      ctx_.gossip_block(b, miner);
-      BlockTree& t = ctx_.ledger.tree;
-      const std::int64_t h = t.at(t.head()).height() - o_.confirmations;
-      if (h > 0) t.finalize(t.ancestor(t.head(), h), now);
+      views_.produce(miner, now, ctx_);
+      finalize_at_depth(ctx_.ledger.tree, o_.confirmations, now);
     }
     schedule_next();
   }
