@@ -17,14 +17,7 @@ DeviceOptions read_device_options(const scenario::ParamView& p, const Distributi
       const scenario::ParamView t = p.table("latency");
       o.latency_s = reg.get(t, "type").factory(t, ValueKind::kNumber);
     } else {
-      const double s = p.duration("latency", core::SimTime::ms(50)).seconds();
-      struct FixedSeconds final : Distribution {
-        double v;
-        explicit FixedSeconds(double x) : v(x) {}
-        double sample(core::Rng&) const override { return v; }
-        double mean() const override { return v; }
-      };
-      o.latency_s = std::make_unique<FixedSeconds>(s);
+      o.latency_s = make_fixed(p.duration("latency", core::SimTime::ms(50)).seconds());
     }
   }
   static constexpr std::string_view kKinds[] = {"always", "bernoulli", "markov"};

@@ -74,6 +74,10 @@ class Pareto final : public Distribution {
 };
 }  // namespace
 
+std::unique_ptr<Distribution> make_fixed(double v) {
+  return std::make_unique<Fixed>(v);
+}
+
 void register_builtin_distributions(DistributionRegistry& reg) {
   const std::string v = "number or rate";
   reg.add({"fixed", "every client gets the same value", {{"value", v, "", "", "the value"}}},

@@ -27,6 +27,9 @@ using DistributionRegistry = scenario::Registry<DistributionFactory>;
 
 void register_builtin_distributions(DistributionRegistry& reg);
 
+// A distribution that always gives v.
+std::unique_ptr<Distribution> make_fixed(double v);
+
 // Reads a distribution from p[key]: a table with `type`, or a bare value meaning "fixed".
 std::unique_ptr<Distribution> read_distribution(const DistributionRegistry& reg,
                                                 const scenario::ParamView& p, std::string_view key,

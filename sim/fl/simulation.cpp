@@ -99,6 +99,7 @@ struct FlSimulation::Impl {
   std::vector<std::vector<float>> deltas;  // one slot per task of a batch, reused
   std::vector<TaskResult> results;
   std::vector<std::size_t> schedule;  // execution order of a batch's tasks
+  std::vector<std::size_t> sizes;     // their clients' sample counts
   std::vector<float> aggregate;
 
   // Simulated time of a client's round: communication (model download + update upload, each
@@ -135,11 +136,13 @@ struct FlSimulation::Impl {
     base.steps = local.steps;
     // Largest clients first (longest-processing-time scheduling) balances the cores; each task
     // still writes only its own slot i, so the order of execution cannot change any result.
+    // (Sizes are looked up once: for generated data client_size is a keyed draw, not a field.)
+    sizes.resize(tasks.size());
+    for (std::size_t i = 0; i < tasks.size(); ++i) sizes[i] = data->client_size(tasks[i].client);
     schedule.resize(tasks.size());
     std::iota(schedule.begin(), schedule.end(), std::size_t{0});
-    std::stable_sort(schedule.begin(), schedule.end(), [&](std::size_t a, std::size_t b) {
-      return data->client_size(tasks[a].client) > data->client_size(tasks[b].client);
-    });
+    std::stable_sort(schedule.begin(), schedule.end(),
+                     [&](std::size_t a, std::size_t b) { return sizes[a] > sizes[b]; });
     tbb::parallel_for(
         tbb::blocked_range<std::size_t>(0, tasks.size(), 1),
         [&](const tbb::blocked_range<std::size_t>& range) {
