@@ -23,6 +23,7 @@ Engine::Engine() {
 
 EventId Engine::schedule_at(SimTime t, Callback fn, Phase phase) {
   if (t < now_) engine_bug("event scheduled in the past: time never goes backwards", now_, t);
+  if (!fn) engine_bug("event scheduled without a callable", now_, t);
   const std::uint64_t seq = next_seq_++;
   if (seq >> kSeqBits) engine_bug("event sequence overflow", now_, t);
   std::uint32_t slot;
@@ -34,9 +35,8 @@ EventId Engine::schedule_at(SimTime t, Callback fn, Phase phase) {
     slots_.emplace_back();
   }
   Slot& s = slots_[slot];
-  s.fn = std::move(fn);
+  ::new (static_cast<void*>(&s.fn)) Callback(std::move(fn));  // the slot's fn is empty: no read
   s.seq = seq;
-  s.cancelled = false;
   heap_.push_back({t.count_ns(), (std::uint64_t{phase} << kSeqBits) | seq, slot});
   sift_up(heap_.size() - 1);
   ++live_;
@@ -46,9 +46,8 @@ EventId Engine::schedule_at(SimTime t, Callback fn, Phase phase) {
 bool Engine::cancel(EventId id) {
   if (!id.valid() || id.slot >= slots_.size()) return false;
   Slot& s = slots_[id.slot];
-  if (s.seq != id.seq || s.cancelled) return false;
-  s.cancelled = true;
-  s.fn = nullptr;  // release captures now
+  if (s.seq != id.seq || !s.fn) return false;
+  s.fn = nullptr;  // release captures now; the empty callable marks the event cancelled
   --live_;
   return true;
 }
@@ -82,13 +81,12 @@ void Engine::sift_down(std::size_t i) {
 }
 
 void Engine::drop_cancelled_top() {
-  while (!heap_.empty() && slots_[heap_.front().slot].cancelled) {
+  while (!heap_.empty() && !slots_[heap_.front().slot].fn) {
     const std::uint32_t slot = heap_.front().slot;
     heap_.front() = heap_.back();
     heap_.pop_back();
     if (!heap_.empty()) sift_down(0);
     slots_[slot].seq = 0;
-    slots_[slot].cancelled = false;
     free_slots_.push_back(slot);
   }
 }

@@ -1,8 +1,13 @@
 // The discrete-event engine: an event queue ordered by (time, phase, insertion sequence).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
+#include <new>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "sim/core/time.hpp"
@@ -26,11 +31,92 @@ struct EventInfo {
   std::uint64_t seq;
 };
 
+// A move-only `void()` callable with 40 bytes of inline storage. Unlike std::function (16 bytes
+// inline in libstdc++), a lambda capturing a pointer and a few ids lives inside the engine's event
+// slot, so a message in flight costs one cache line, not a slot plus a heap block or side table.
+// Larger callables, or ones whose move may throw, go to the heap.
+class EventFn {
+ public:
+  static constexpr std::size_t kInline = 40;
+
+  EventFn() = default;
+  EventFn(std::nullptr_t) {}
+  template <class F>
+  requires(!std::is_same_v<std::remove_cvref_t<F>, EventFn> &&
+           !std::is_same_v<std::remove_cvref_t<F>, std::nullptr_t> &&
+           std::is_invocable_v<std::decay_t<F>&>)
+      EventFn(F&& f) {  // NOLINT: implicit, like std::function
+    using D = std::decay_t<F>;
+    if constexpr (sizeof(D) <= kInline && alignof(D) <= 8 &&
+                  std::is_nothrow_move_constructible_v<D>) {
+      ::new (static_cast<void*>(buf_)) D(std::forward<F>(f));
+      invoke_ = [](void* p) { (*static_cast<D*>(p))(); };
+      if constexpr (!std::is_trivially_copyable_v<D>)
+        manage_ = [](void* dst, void* src) {
+          if (dst) ::new (dst) D(std::move(*static_cast<D*>(src)));
+          static_cast<D*>(src)->~D();
+        };
+    } else {
+      D* heap = new D(std::forward<F>(f));
+      std::memcpy(buf_, &heap, sizeof heap);
+      invoke_ = [](void* p) { (**static_cast<D**>(p))(); };
+      manage_ = [](void* dst, void* src) {
+        if (dst)
+          std::memcpy(dst, src, sizeof(D*));
+        else
+          delete *static_cast<D**>(src);
+      };
+    }
+  }
+  EventFn(EventFn&& o) noexcept { take(o); }
+  EventFn& operator=(EventFn&& o) noexcept {
+    if (this != &o) {
+      reset();
+      take(o);
+    }
+    return *this;
+  }
+  EventFn& operator=(std::nullptr_t) {
+    reset();
+    return *this;
+  }
+  EventFn(const EventFn&) = delete;
+  EventFn& operator=(const EventFn&) = delete;
+  ~EventFn() { reset(); }
+
+  explicit operator bool() const { return invoke_ != nullptr; }
+  void operator()() { invoke_(buf_); }
+
+ private:
+  using Invoke = void (*)(void*);
+  using Manage = void (*)(void* dst, void* src);  // move src into dst (if any), destroy src
+
+  void take(EventFn& o) noexcept {
+    invoke_ = o.invoke_;
+    manage_ = o.manage_;
+    if (manage_)
+      manage_(buf_, o.buf_);
+    else if (invoke_)
+      std::memcpy(buf_, o.buf_, kInline);
+    o.invoke_ = nullptr;
+    o.manage_ = nullptr;
+  }
+  void reset() noexcept {
+    if (manage_) manage_(nullptr, buf_);
+    invoke_ = nullptr;
+    manage_ = nullptr;
+  }
+
+  Invoke invoke_ = nullptr;
+  Manage manage_ = nullptr;
+  alignas(8) unsigned char buf_[kInline];
+};
+
 // The engine is an object passed by reference; there is no global simulator. Not thread-safe:
 // events run on one thread (the parallel work happens inside an event, see DESIGN.md).
 class Engine {
  public:
-  using Callback = std::function<void()>;
+  using Callback = EventFn;
 
   Engine();
   Engine(const Engine&) = delete;
@@ -70,11 +156,13 @@ class Engine {
     // Strict order of events: earlier time first, then lower (phase, seq).
     bool before(const Key& o) const { return time != o.time ? time < o.time : order < o.order; }
   };
-  struct Slot {
+  // One cache line per pending event: the callable (with its captured payload) and its seq.
+  // A cancelled event keeps its seq and heap key but has an empty callable.
+  struct alignas(64) Slot {
     Callback fn;
     std::uint64_t seq = 0;  // seq of the event occupying the slot; 0 = free
-    bool cancelled = false;
   };
+  static_assert(sizeof(Slot) == 64);
   bool pop_next(Key& out);
   void drop_cancelled_top();
   void sift_up(std::size_t i);

@@ -163,21 +163,21 @@ core::SimTime Network::cut_until(NodeId u, NodeId v, core::SimTime now) const {
   return until;
 }
 
-void Network::transmit(std::uint32_t link, std::uint32_t slot) {
+void Network::transmit(std::uint32_t link, Hop h) {
   Link& l = links_[link];
   const core::SimTime now = engine_.now();
   if (!partition_side_.empty()) {
     if (core::SimTime until = cut_until(l.from, l.to, now); until > core::SimTime{}) {
       if (options_.partition_mode == PartitionMode::kDrop) {
         ++stats_.dropped_partition;
-        free_.push_back(slot);
+        drop(h);
       } else {
-        engine_.schedule_at(until, [this, link, slot] { transmit(link, slot); });
+        engine_.schedule_at(until, [this, link, h] { transmit(link, h); });
       }
       return;
     }
   }
-  const Message& m = pending_[slot].msg;
+  const Message& m = h.gossip != kNone ? gossips_[h.gossip].msg : pending_[h.slot].msg;
   const core::SimTime start = std::max(now, l.busy_until);
   const core::SimTime tx = core::SimTime::from_seconds(static_cast<double>(m.bytes) * 8.0 / l.bps);
   l.busy_until = start + tx;
@@ -187,11 +187,11 @@ void Network::transmit(std::uint32_t link, std::uint32_t slot) {
   core::Rng& rng = l.rng;
   if (options_.latency.loss > 0 && rng.bernoulli(options_.latency.loss)) {
     ++stats_.lost;
-    free_.push_back(slot);
+    drop(h);
     return;
   }
   const core::SimTime at = l.busy_until + options_.latency.sample(l.mean_ms, rng);
-  engine_.schedule_at(at, [this, slot] { arrive(slot); });
+  engine_.schedule_at(at, [this, h] { arrive(h); });
 }
 
 void Network::mark_seen(GossipId g, NodeId v) {
@@ -205,50 +205,45 @@ void Network::mark_seen(GossipId g, NodeId v) {
   if (G.reached == n_) G.t100 = dt;
 }
 
-void Network::arrive(std::uint32_t slot) {
-  const Pending p = pending_[slot];
-  free_.push_back(slot);
-  if (!up_[p.to]) {
+void Network::arrive(Hop h) {
+  if (!up_[h.to]) {
     ++stats_.dropped_crash;
+    drop(h);
     return;
   }
-  if (p.gossip != kNone) {
-    if (p.dest == kNone) {  // a delayed relay firing at node p.to
-      relay_now(p.to, p.gossip, p.from);
-      return;
-    }
-    Gossip& G = gossips_[p.gossip];
-    if (G.seen.empty() || G.seen[p.to]) {
+  if (h.gossip != kNone) {
+    Gossip& G = gossips_[h.gossip];
+    if (G.seen.empty() || G.seen[h.to]) {
       ++stats_.duplicates;
       return;
     }
-    mark_seen(p.gossip, p.to);
+    mark_seen(h.gossip, h.to);
     ++stats_.delivered;
-    bool relay = receiver_ ? receiver_->on_gossip(p.to, p.from, p.gossip, G.msg) : true;
+    bool relay = receiver_ ? receiver_->on_gossip(h.to, h.from, h.gossip, G.msg) : true;
     if (!relay) return;
     if (options_.relay_delay > core::SimTime{}) {
-      Pending r{};
-      r.gossip = p.gossip;
-      r.from = p.from;
-      r.to = p.to;
-      r.dest = kNone;
-      std::uint32_t s = alloc(r);
-      engine_.schedule_in(options_.relay_delay, [this, s] { arrive(s); });
+      engine_.schedule_in(options_.relay_delay, [this, h] {
+        if (!up_[h.to]) {
+          ++stats_.dropped_crash;
+          return;
+        }
+        relay_now(h.to, h.gossip, h.from);
+      });
     } else {
-      relay_now(p.to, p.gossip, p.from);
+      relay_now(h.to, h.gossip, h.from);
     }
     return;
   }
-  if (p.to == p.dest) {
+  const NodeId dest = pending_[h.slot].dest;
+  if (h.to == dest) {
+    const Message m = pending_[h.slot].msg;
+    free_.push_back(h.slot);
     ++stats_.delivered;
-    if (receiver_) receiver_->on_message(p.to, p.msg);
+    if (receiver_) receiver_->on_message(h.to, m);
     return;
   }
-  Pending fwd = p;
-  fwd.from = p.to;
-  const std::uint32_t link = route_link(p.to, p.dest);
-  fwd.to = links_[link].to;
-  transmit(link, alloc(fwd));
+  const std::uint32_t link = route_link(h.to, dest);
+  transmit(link, Hop{kNone, h.slot, h.to, links_[link].to});
 }
 
 void Network::relay_now(NodeId at, GossipId g, NodeId exclude) {
@@ -256,13 +251,7 @@ void Network::relay_now(NodeId at, GossipId g, NodeId exclude) {
   const auto& nb = nbr_[at];
   for (std::size_t i = 0; i < nb.size(); ++i) {
     if (nb[i] == exclude) continue;
-    Pending p{};
-    p.msg = gossips_[g].msg;
-    p.gossip = g;
-    p.from = at;
-    p.to = nb[i];
-    p.dest = nb[i];
-    transmit(out_[at][i], alloc(p));
+    transmit(out_[at][i], Hop{g, kNone, at, nb[i]});
   }
 }
 
@@ -340,18 +329,13 @@ void Network::send(NodeId from, NodeId to, const Message& m) {
     ++stats_.dropped_crash;
     return;
   }
-  Pending p{};
-  p.msg = m;
-  p.dest = to;
   if (from == to) {
     ++stats_.delivered;
     if (receiver_) receiver_->on_message(to, m);
     return;
   }
-  p.from = from;
   const std::uint32_t link = route_link(from, to);
-  p.to = links_[link].to;
-  transmit(link, alloc(p));
+  transmit(link, Hop{kNone, alloc(Pending{m, to}), from, links_[link].to});
 }
 
 }  // namespace ledgerfl::net

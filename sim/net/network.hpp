@@ -144,10 +144,17 @@ class Network {
     core::SimTime busy_until;
     core::Rng rng;  // the link's own stream: Rng(seed, "net.latency", link id)
   };
-  struct Pending {  // a message on a link, or a relay waiting for its processing delay
-    Message msg;
+  // A message on one link (or a relay waiting for its processing delay), carried inside its
+  // engine event. Gossip needs nothing more (the message lives in gossips_); a unicast message's
+  // body and destination wait in the pending_ slab, one entry for all its hops.
+  struct Hop {
     GossipId gossip = kNone;
-    NodeId from = 0, to = 0, dest = 0;
+    std::uint32_t slot = kNone;  // pending_ entry of a unicast message
+    NodeId from = 0, to = 0;
+  };
+  struct Pending {
+    Message msg;
+    NodeId dest = 0;
   };
   struct Gossip {
     Message msg;
@@ -160,8 +167,11 @@ class Network {
 
   std::uint32_t alloc(const Pending& p);
   std::uint32_t link_id(NodeId u, NodeId v) const;
-  void transmit(std::uint32_t link, std::uint32_t slot);
-  void arrive(std::uint32_t slot);
+  void transmit(std::uint32_t link, Hop h);
+  void arrive(Hop h);
+  void drop(Hop h) {
+    if (h.slot != kNone) free_.push_back(h.slot);
+  }
   void relay_now(NodeId at, GossipId g, NodeId exclude);
   void mark_seen(GossipId g, NodeId v);
   // End of the latest active partition that cuts u-v at `now`, or SimTime{} (0) if none.

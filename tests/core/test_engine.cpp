@@ -1,6 +1,8 @@
 // Tests of the event engine: ordering by (time, phase, seq), ties, cancellation, run_until.
 #include <doctest/doctest.h>
 
+#include <array>
+#include <memory>
 #include <set>
 #include <string>
 #include <tuple>
@@ -70,6 +72,58 @@ TEST_CASE("cancellation skips the event and handles are not reused wrongly") {
   CHECK_FALSE(e.cancel(b));
   e.run();
   CHECK(ran == 1110);
+}
+
+TEST_CASE("EventFn: inline and heap callables run once, move, and release their captures") {
+  auto token = std::make_shared<int>(7);
+  int sum = 0;
+  {
+    // Small, non-trivial capture (a shared_ptr) is stored inline and destroyed exactly once.
+    EventFn a([token, &sum] { sum += *token; });
+    CHECK(token.use_count() == 2);
+    EventFn b(std::move(a));
+    CHECK_FALSE(a);
+    CHECK(b);
+    CHECK(token.use_count() == 2);
+    b();
+    CHECK(sum == 7);
+    // Large capture (> kInline bytes) goes to the heap; moving keeps one live copy.
+    std::array<std::uint64_t, 8> big{1, 2, 3, 4, 5, 6, 7, 8};
+    static_assert(sizeof(big) > EventFn::kInline);
+    EventFn c([big, token, &sum] {
+      for (auto x : big) sum += static_cast<int>(x);
+    });
+    CHECK(token.use_count() == 3);
+    EventFn d;
+    d = std::move(c);
+    CHECK(token.use_count() == 3);
+    d();
+    CHECK(sum == 7 + 36);
+    d = nullptr;
+    CHECK(token.use_count() == 2);
+  }
+  CHECK(token.use_count() == 1);
+  // A move-only capture works (std::function would reject it).
+  auto owned = std::make_unique<int>(5);
+  EventFn m([p = std::move(owned), &sum] { sum += *p; });
+  m();
+  CHECK(sum == 48);
+}
+
+TEST_CASE("the engine releases captures when an event runs or is cancelled") {
+  auto token = std::make_shared<int>(0);
+  Engine e;
+  EventId a = e.schedule_at(SimTime::s(1), [token] { ++*token; });
+  std::array<double, 16> pad{};  // forces the heap path
+  EventId b =
+      e.schedule_at(SimTime::s(2), [token, pad] { *token += 10 + static_cast<int>(pad[0]); });
+  CHECK(token.use_count() == 3);
+  CHECK(e.cancel(b));
+  CHECK(token.use_count() == 2);
+  e.run();
+  CHECK(*token == 1);
+  CHECK(token.use_count() == 1);
+  CHECK_FALSE(e.cancel(a));
 }
 
 TEST_CASE("run_until stops at the horizon and advances the clock") {
