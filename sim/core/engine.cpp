@@ -1,6 +1,7 @@
-// The discrete-event engine: a 4-ary min-heap of (time, phase, seq) keys over a slab of callbacks.
+// The discrete-event engine: a radix heap of (time, phase, seq) keys over a slab of event slots.
 #include "sim/core/engine.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -13,11 +14,11 @@ namespace {
   std::abort();
 }
 constexpr std::uint64_t kSeqBits = 56;
-constexpr std::size_t kArity = 4;  // 4-ary heap: shallower, cache-friendlier than binary
+// Bucket 0 is a min-heap on order; the std heap functions build max-heaps, hence "later".
+constexpr auto later = [](const auto& a, const auto& b) { return a.order > b.order; };
 }  // namespace
 
 Engine::Engine() {
-  heap_.reserve(1024);
   slots_.reserve(1024);
 }
 
@@ -37,8 +38,8 @@ EventId Engine::schedule_at(SimTime t, Callback fn, Phase phase) {
   Slot& s = slots_[slot];
   ::new (static_cast<void*>(&s.fn)) Callback(std::move(fn));  // the slot's fn is empty: no read
   s.seq = seq;
-  heap_.push_back({t.count_ns(), (std::uint64_t{phase} << kSeqBits) | seq, slot});
-  sift_up(heap_.size() - 1);
+  push_key(
+      {static_cast<std::uint64_t>(t.count_ns()), (std::uint64_t{phase} << kSeqBits) | seq, slot});
   ++live_;
   return {slot, seq};
 }
@@ -52,65 +53,68 @@ bool Engine::cancel(EventId id) {
   return true;
 }
 
-void Engine::sift_up(std::size_t i) {
-  const Key k = heap_[i];
-  while (i > 0) {
-    const std::size_t parent = (i - 1) / kArity;
-    if (!k.before(heap_[parent])) break;
-    heap_[i] = heap_[parent];
-    i = parent;
-  }
-  heap_[i] = k;
+void Engine::push_key(const Key& k) {
+  if (k.time < last_) rebase(k.time);
+  auto& b = buckets_[bucket_of(k.time, last_)];
+  b.push_back(k);
+  if (&b == &buckets_[0]) std::push_heap(b.begin(), b.end(), later);
+  ++queued_;
 }
 
-void Engine::sift_down(std::size_t i) {
-  const std::size_t n = heap_.size();
-  const Key k = heap_[i];
+// A peek (run_until) may have moved last_ past now(); an event scheduled in between needs the
+// buckets rebuilt around its time. Rare: at most once per run_until horizon.
+void Engine::rebase(std::uint64_t t) {
+  std::vector<Key> all;
+  all.reserve(queued_);
+  for (auto& b : buckets_) {
+    all.insert(all.end(), b.begin(), b.end());
+    b.clear();
+  }
+  last_ = t;
+  for (const Key& k : all) buckets_[bucket_of(k.time, last_)].push_back(k);
+  std::make_heap(buckets_[0].begin(), buckets_[0].end(), later);
+}
+
+const Engine::Key* Engine::peek() {
   for (;;) {
-    const std::size_t first = i * kArity + 1;
-    if (first >= n) break;
-    std::size_t best = first;
-    const std::size_t last = first + kArity < n ? first + kArity : n;
-    for (std::size_t c = first + 1; c < last; ++c)
-      if (heap_[c].before(heap_[best])) best = c;
-    if (!heap_[best].before(k)) break;
-    heap_[i] = heap_[best];
-    i = best;
-  }
-  heap_[i] = k;
-}
-
-void Engine::drop_cancelled_top() {
-  while (!heap_.empty() && !slots_[heap_.front().slot].fn) {
-    const std::uint32_t slot = heap_.front().slot;
-    heap_.front() = heap_.back();
-    heap_.pop_back();
-    if (!heap_.empty()) sift_down(0);
+    auto& b0 = buckets_[0];
+    if (b0.empty()) {
+      if (queued_ == 0) return nullptr;
+      int i = 1;
+      while (buckets_[i].empty()) ++i;
+      auto& b = buckets_[i];
+      std::uint64_t m = b.front().time;
+      for (const Key& k : b) m = k.time < m ? k.time : m;
+      last_ = m;
+      for (const Key& k : b) buckets_[bucket_of(k.time, m)].push_back(k);  // all below i
+      b.clear();
+      std::make_heap(b0.begin(), b0.end(), later);
+    }
+    const std::uint32_t slot = b0.front().slot;
+    if (slots_[slot].fn) return &b0.front();
+    std::pop_heap(b0.begin(), b0.end(), later);  // cancelled: drop it and free its slot
+    b0.pop_back();
+    --queued_;
     slots_[slot].seq = 0;
     free_slots_.push_back(slot);
   }
 }
 
-bool Engine::pop_next(Key& out) {
-  drop_cancelled_top();
-  if (heap_.empty()) return false;
-  out = heap_.front();
-  heap_.front() = heap_.back();
-  heap_.pop_back();
-  if (!heap_.empty()) sift_down(0);
-  return true;
-}
-
 bool Engine::step() {
-  Key k;
-  if (!pop_next(k)) return false;
+  const Key* top = peek();
+  if (!top) return false;
+  const Key k = *top;
+  auto& b0 = buckets_[0];
+  std::pop_heap(b0.begin(), b0.end(), later);
+  b0.pop_back();
+  --queued_;
   Slot& s = slots_[k.slot];
   Callback fn = std::move(s.fn);
   s.fn = nullptr;
   s.seq = 0;
   free_slots_.push_back(k.slot);
   --live_;
-  now_ = SimTime::ns(k.time);
+  now_ = SimTime::ns(static_cast<std::int64_t>(k.time));
   ++processed_;
   if (hook_)
     hook_({now_, static_cast<Phase>(k.order >> kSeqBits), k.order & ((1ULL << kSeqBits) - 1)});
@@ -128,8 +132,8 @@ void Engine::run_until(SimTime t) {
   if (t < now_) engine_bug("run_until a time in the past", now_, t);
   stop_requested_ = false;
   while (!stop_requested_) {
-    drop_cancelled_top();
-    if (heap_.empty() || heap_.front().time > t.count_ns()) break;
+    const Key* top = peek();
+    if (!top || top->time > static_cast<std::uint64_t>(t.count_ns())) break;
     step();
   }
   if (!stop_requested_) now_ = t;

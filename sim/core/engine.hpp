@@ -149,12 +149,12 @@ class Engine {
   void set_event_hook(std::function<void(const EventInfo&)> hook) { hook_ = std::move(hook); }
 
  private:
+  // Events are ordered by (time, order); order = phase << 56 | seq is unique, so the order is
+  // total and the run is the same whatever the queue's internal layout.
   struct Key {
-    std::int64_t time;
+    std::uint64_t time;   // ns, >= 0
     std::uint64_t order;  // phase << 56 | seq
     std::uint32_t slot;
-    // Strict order of events: earlier time first, then lower (phase, seq).
-    bool before(const Key& o) const { return time != o.time ? time < o.time : order < o.order; }
   };
   // One cache line per pending event: the callable (with its captured payload) and its seq.
   // A cancelled event keeps its seq and heap key but has an empty callable.
@@ -163,17 +163,31 @@ class Engine {
     std::uint64_t seq = 0;  // seq of the event occupying the slot; 0 = free
   };
   static_assert(sizeof(Slot) == 64);
-  bool pop_next(Key& out);
-  void drop_cancelled_top();
-  void sift_up(std::size_t i);
-  void sift_down(std::size_t i);
+  // The queue is a radix heap (Ahuja, Mehlhorn, Orlin & Tarjan 1990, "Faster algorithms for
+  // the shortest path problem", JACM 37(2)), which fits a discrete-event simulation because time
+  // is monotone: every queued time is >= last_, the time of the last minimum taken out. Bucket b
+  // >= 1 holds the keys whose time differs from last_ first in bit b - 1; bucket 0 holds the
+  // keys at exactly last_, as a binary heap on `order`. A push appends to a vector; a pop that
+  // finds bucket 0 empty redistributes the lowest non-empty bucket around its minimum, and each
+  // key only ever moves to lower buckets. That is sequential memory traffic instead of a binary
+  // heap's dependent cache misses, which dominate with 10^5 pending messages.
+  static constexpr int kBuckets = 65;
+  static int bucket_of(std::uint64_t t, std::uint64_t last) {
+    return t == last ? 0 : 64 - __builtin_clzll(t ^ last);
+  }
+  void push_key(const Key& k);
+  void rebase(std::uint64_t t);
+  // The next live event's key (cancelled ones are dropped on the way), or nullptr when empty.
+  const Key* peek();
 
   SimTime now_;
   std::uint64_t next_seq_ = 1;
   std::uint64_t processed_ = 0;
   std::size_t live_ = 0;
   bool stop_requested_ = false;
-  std::vector<Key> heap_;
+  std::vector<Key> buckets_[kBuckets];
+  std::uint64_t last_ = 0;  // see above
+  std::size_t queued_ = 0;  // keys in all buckets, cancelled ones included
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> free_slots_;
   std::function<void(const EventInfo&)> hook_;

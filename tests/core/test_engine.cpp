@@ -191,3 +191,55 @@ TEST_CASE("random hold model: each event is the minimum of the pending set") {
   CHECK(fired == 20000);
   CHECK(pending.empty());
 }
+
+TEST_CASE("radix queue: wide time ranges, cancellations and run_until horizons keep exact order") {
+  // The same reference model as above, with delays spread over 2^0..2^40 ns (every bucket of
+  // the radix heap is used), random cancellations, and run_until horizons that stop short of the
+  // next event and are followed by scheduling in between (the queue must rebuild around it).
+  Engine e;
+  Rng rng(11, "test.radix", 0, 0);
+  using Key = std::tuple<std::int64_t, int, int>;
+  std::set<Key> pending;
+  std::vector<std::pair<Key, EventId>> handles;
+  int next_id = 0, fired = 0, cancelled = 0;
+  bool ok = true;
+  std::function<void(Key)> fire;
+  auto add = [&](std::int64_t dt) {
+    const int ph = static_cast<int>(rng.below(3));
+    const Key nk{e.now().count_ns() + dt, ph, next_id++};
+    pending.insert(nk);
+    handles.emplace_back(nk, e.schedule_in(
+                                 SimTime::ns(dt), [&, nk] { fire(nk); }, static_cast<Phase>(ph)));
+  };
+  auto random_delay = [&] {
+    const auto bits = static_cast<int>(rng.below(41));
+    return static_cast<std::int64_t>(rng.below((std::uint64_t{1} << bits) + 1));
+  };
+  fire = [&](Key k) {
+    ok = ok && !pending.empty() && *pending.begin() == k;
+    pending.erase(k);
+    ++fired;
+    for (int c = 0; c < 2 && next_id < 30000; ++c) add(random_delay());
+    if (rng.uniform() < 0.1 && !handles.empty()) {  // cancel a random handle (may be stale)
+      const auto& [hk, id] = handles[rng.below(handles.size())];
+      if (e.cancel(id)) {
+        ok = ok && pending.erase(hk) == 1;
+        ++cancelled;
+      }
+    }
+  };
+  for (int i = 0; i < 20; ++i) add(random_delay());
+  while (!pending.empty()) {
+    // Stop halfway to the next pending event, then schedule something before it.
+    const std::int64_t next = std::get<0>(*pending.begin());
+    const std::int64_t horizon = e.now().count_ns() + (next - e.now().count_ns()) / 2;
+    e.run_until(SimTime::ns(horizon));
+    ok = ok && e.now().count_ns() == horizon;
+    if (next_id < 30000) add((next - horizon) / 3);
+    e.run_until(SimTime::ns(std::get<0>(*pending.begin()) + random_delay()));
+  }
+  CHECK(ok);
+  CHECK(cancelled > 100);
+  CHECK(fired + cancelled == next_id);
+  CHECK(e.pending() == 0);
+}
