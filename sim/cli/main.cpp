@@ -29,6 +29,25 @@ using namespace ledgerfl;
 
 namespace {
 
+// Which floating-point code this build runs. Results are bit-identical across thread counts, but
+// only between builds with the same flavour: the AVX-512 kernels, Eigen's AVX2/SSE paths, the
+// compiler and its optimisation level (inlining decides where a*b+c becomes an FMA) all round
+// differently. Recorded in /meta/numerics; the golden-curve test compares exactly only when the
+// golden's flavour matches.
+std::string numerics() {
+  const char* isa =
+#if defined(__AVX512F__)
+      "avx512f";
+#elif defined(__AVX2__) && defined(__FMA__)
+      "avx2-fma";
+#elif defined(__AVX__)
+      "avx";
+#else
+      "sse2";
+#endif
+  return fmt::format("{}, gcc {}, {}", isa, __VERSION__, LEDGERFL_BUILD_FLAGS);
+}
+
 constexpr int kExitOk = 0, kExitRunFailed = 1, kExitBadInput = 2;
 
 std::string command_line(int argc, char** argv) {
@@ -88,6 +107,7 @@ int cmd_run(const cli::Components& comps, const RunArgs& a, const std::string& c
   metrics::H5Writer writer(out);
   writer.set_meta("ledgerfl_version", std::string(LEDGERFL_VERSION));
   writer.set_meta("git_describe", std::string(LEDGERFL_GIT_DESCRIBE));
+  writer.set_meta("numerics", numerics());
   writer.set_meta("seed", static_cast<std::int64_t>(p.seed));
   writer.set_meta("command_line", cmdline);
   writer.set_meta("scenario_name", p.name);
