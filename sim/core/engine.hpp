@@ -157,7 +157,7 @@ class Engine {
     std::uint32_t slot;
   };
   // One cache line per pending event: the callable (with its captured payload) and its seq.
-  // A cancelled event keeps its seq and heap key but has an empty callable.
+  // A cancelled event keeps its seq and queue key but has an empty callable.
   struct alignas(64) Slot {
     Callback fn;
     std::uint64_t seq = 0;  // seq of the event occupying the slot; 0 = free
