@@ -94,29 +94,30 @@ const Engine::Key* Engine::peek() {
       b.clear();
       std::make_heap(b0.begin(), b0.end(), later);
     }
-    const std::uint32_t slot = b0.front().slot;
-    if (slots_[slot].fn) return &b0.front();
-    std::pop_heap(b0.begin(), b0.end(), later);  // cancelled: drop it and free its slot
-    b0.pop_back();
-    --queued_;
-    slots_[slot].seq = 0;
-    free_slots_.push_back(slot);
+    if (slots_[b0.front().slot].fn) return &b0.front();
+    release_slot(pop_min().slot);  // cancelled: drop it and free its slot
   }
 }
 
-bool Engine::step() {
-  const Key* top = peek();
-  if (!top) return false;
-  const Key k = *top;
+Engine::Key Engine::pop_min() {
   auto& b0 = buckets_[0];
   std::pop_heap(b0.begin(), b0.end(), later);
+  const Key k = b0.back();
   b0.pop_back();
   --queued_;
-  Slot& s = slots_[k.slot];
-  Callback fn = std::move(s.fn);
-  s.fn = nullptr;
-  s.seq = 0;
-  free_slots_.push_back(k.slot);
+  return k;
+}
+
+void Engine::release_slot(std::uint32_t slot) {
+  slots_[slot].seq = 0;
+  free_slots_.push_back(slot);
+}
+
+bool Engine::step() {
+  if (!peek()) return false;
+  const Key k = pop_min();
+  Callback fn = std::move(slots_[k.slot].fn);  // leaves the slot's callable empty
+  release_slot(k.slot);
   --live_;
   now_ = SimTime::ns(static_cast<std::int64_t>(k.time));
   ++processed_;

@@ -179,6 +179,9 @@ class Engine {
   void rebase(std::uint64_t t);
   // The next live event's key (cancelled ones are dropped on the way), or nullptr when empty.
   const Key* peek();
+  // Removes and returns the minimum of bucket 0 (non-empty: call peek() first).
+  Key pop_min();
+  void release_slot(std::uint32_t slot);
 
   SimTime now_;
   std::uint64_t next_seq_ = 1;

@@ -206,8 +206,7 @@ void Network::mark_seen(GossipId g, NodeId v) {
 }
 
 void Network::arrive(Hop h) {
-  if (!up_[h.to]) {
-    ++stats_.dropped_crash;
+  if (!up_or_count(h.to)) {
     drop(h);
     return;
   }
@@ -223,11 +222,7 @@ void Network::arrive(Hop h) {
     if (!relay) return;
     if (options_.relay_delay > core::SimTime{}) {
       engine_.schedule_in(options_.relay_delay, [this, h] {
-        if (!up_[h.to]) {
-          ++stats_.dropped_crash;
-          return;
-        }
-        relay_now(h.to, h.gossip, h.from);
+        if (up_or_count(h.to)) relay_now(h.to, h.gossip, h.from);
       });
     } else {
       relay_now(h.to, h.gossip, h.from);

@@ -172,6 +172,13 @@ class Network {
   void drop(Hop h) {
     if (h.slot != kNone) free_.push_back(h.slot);
   }
+  // Whether node v can act on a message now; a message reaching a down node is counted as
+  // dropped.
+  bool up_or_count(NodeId v) {
+    if (up_[v]) return true;
+    ++stats_.dropped_crash;
+    return false;
+  }
   void relay_now(NodeId at, GossipId g, NodeId exclude);
   void mark_seen(GossipId g, NodeId v);
   // End of the latest active partition that cuts u-v at `now`, or SimTime{} (0) if none.
