@@ -170,10 +170,10 @@ void BM_MlpTrainLocal(benchmark::State& st) {
 }
 BENCHMARK(BM_MlpTrainLocal)->Args({59, 1, 32})->Args({600, 5, 10})->Unit(benchmark::kMillisecond);
 
-// (d) softmax regression and CNN steps at batch B.
-void BM_SoftmaxStep(benchmark::State& st) {
+// (d) softmax regression and CNN steps at batch B = st.range(0).
+void run_steps(benchmark::State& st, std::unique_ptr<Model> model) {
   const int b = static_cast<int>(st.range(0));
-  Problem p(make_softmax_regression(784, 10), b);
+  Problem p(std::move(model), b);
   auto ws = p.model->make_workspace(b);
   std::vector<float> grad(p.model->num_params());
   for (auto _ : st) {
@@ -183,25 +183,20 @@ void BM_SoftmaxStep(benchmark::State& st) {
   st.counters["GFLOP/s"] = benchmark::Counter(p.model->train_flops_per_sample() * b * 1e-9,
                                               benchmark::Counter::kIsIterationInvariantRate);
 }
+
+void BM_SoftmaxStep(benchmark::State& st) {
+  run_steps(st, make_softmax_regression(784, 10));
+}
 BENCHMARK(BM_SoftmaxStep)->Arg(32)->Arg(10);
 
 void BM_CnnStep(benchmark::State& st) {
-  const int b = static_cast<int>(st.range(0));
   CnnOptions o;
   if (st.range(1) != 0) {  // the full-size CNN of McMahan et al. 2017
     o.conv1 = 32;
     o.conv2 = 64;
     o.hidden = 512;
   }
-  Problem p(make_cnn(o), b);
-  auto ws = p.model->make_workspace(b);
-  std::vector<float> grad(p.model->num_params());
-  for (auto _ : st) {
-    p.model->sgd_step(p.params, p.x.data(), p.y.data(), b, 1e-6f, grad, *ws);
-    benchmark::ClobberMemory();
-  }
-  st.counters["GFLOP/s"] = benchmark::Counter(p.model->train_flops_per_sample() * b * 1e-9,
-                                              benchmark::Counter::kIsIterationInvariantRate);
+  run_steps(st, make_cnn(o));
 }
 BENCHMARK(BM_CnnStep)->Args({32, 0})->Args({10, 0})->Args({32, 1})->Unit(benchmark::kMillisecond);
 
