@@ -169,10 +169,14 @@ void ChainSimulation::run(core::RunSink& sink) {
     sink.set_meta("chain.tx_kind." + std::to_string(k),
                   ledger_.kinds.name(static_cast<std::uint16_t>(k)));
 
+  // Every block after genesis is handed to the writer and counted in the interval that
+  // produced it, whoever built it and when — including a block an engine builds synchronously
+  // inside start() (BFT's first proposal at time 0). So the cursor starts at genesis, not at
+  // the tree's size after start().
+  std::uint32_t seen_blocks = 1;
+  unwritten_.push_back(0);  // genesis
   net_->start();
   consensus_->start();
-  std::uint32_t seen_blocks = ledger_.tree.size();
-  unwritten_.push_back(0);  // genesis
   net::NetStats last_net{};
   std::uint64_t last_stale = 0, last_events = 0, last_reorgs = 0, last_txs = 0;
   double last_lat_sum = 0;
