@@ -129,6 +129,26 @@ TEST_CASE("different round counts and missing metrics fail") {
   CHECK(contains(missing.problems[0], "'f1' is missing"));
 }
 
+TEST_CASE("a run that lacks metrics of the golden fails, naming each") {
+  TmpPath run("run"), golden("golden");
+  write_run(golden.str(), base_curve(12), 1.0);
+  {
+    H5Writer w(run.str());  // the same rounds with only test_accuracy (loss, participants gone)
+    const Curve c = base_curve(12);
+    for (double a : c.accuracy) {
+      RoundSummary s;
+      s.add("test_accuracy", a);
+      w.on_round(s);
+    }
+  }
+  const auto res = check_against_golden(run.str(), golden.str(), {}, 0.0, 0.0);
+  CHECK_FALSE(res.ok);
+  REQUIRE(res.problems.size() == 2);
+  CHECK(contains(res.problems[0], "metric 'loss' of the golden file is missing in the run"));
+  CHECK(contains(res.problems[1], "metric 'participants' of the golden file is missing"));
+  CHECK(contains(res.report, "FAILED: 2 problem(s)"));
+}
+
 TEST_CASE("the report lists the first 10 problems and counts the rest") {
   TmpPath run("run"), golden("golden");
   Curve c = base_curve(30);
