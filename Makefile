@@ -1,5 +1,5 @@
 # ledgerfl front door. `make run` and `make test` work on a fresh Debian 12 machine.
-.PHONY: all install configure build run test bench clean format docs golden
+.PHONY: all install configure build run test bench clean format docs golden figures
 JOBS ?= $(shell nproc)
 
 all: build
@@ -25,6 +25,12 @@ test: build
 
 bench: build
 	bash bench/run_all.sh
+
+# Re-run every figure claimed in a scenario header or the README ('# figure:' lines), print
+# claimed vs obtained, fail on a mismatch beyond the stated tolerance. `make test` runs the
+# claims marked 'fast'. FIGURES_ARGS='--only chain' narrows it; see analysis/figures.py.
+figures: build
+	/usr/bin/python3 analysis/figures.py -j $(JOBS) $(FIGURES_ARGS)
 
 # Regenerate the README's component reference from the registries.
 docs: build
