@@ -62,54 +62,170 @@ Partition partition_iid(std::size_t num_samples, std::size_t num_clients, std::u
   return cut(perm, sizes);
 }
 
+namespace {
+
+// The rows of each class in ascending row order, classes one after another (a counting sort):
+// class c holds rows[offsets[c], offsets[c + 1]).
+struct ClassRows {
+  std::vector<std::uint32_t> rows;
+  std::vector<std::size_t> offsets;
+  std::size_t count(std::size_t c) const { return offsets[c + 1] - offsets[c]; }
+};
+
+ClassRows rows_by_class(std::span<const std::int32_t> labels, int num_classes, const char* who) {
+  const auto classes = static_cast<std::size_t>(num_classes);
+  ClassRows cr;
+  cr.offsets.assign(classes + 1, 0);
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] < 0 || labels[i] >= num_classes)
+      throw std::invalid_argument(std::string(who) + ": label out of range at row " +
+                                  std::to_string(i));
+    ++cr.offsets[static_cast<std::size_t>(labels[i]) + 1];
+  }
+  for (std::size_t c = 0; c < classes; ++c) cr.offsets[c + 1] += cr.offsets[c];
+  cr.rows.resize(labels.size());
+  std::vector<std::size_t> next(cr.offsets.begin(), cr.offsets.end() - 1);
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    cr.rows[next[static_cast<std::size_t>(labels[i])]++] = static_cast<std::uint32_t>(i);
+  return cr;
+}
+
+// Hsu et al.'s cut of n rows by proportions p (one per client): client k gets
+// [floor(cum_{k-1} n), floor(cum_k n)), clamped, the last client up to n. Calls take(k, start,
+// end) for every client in order.
+template <class Take>
+void cut_by_proportions(std::size_t n, std::span<const double> p, Take&& take) {
+  double cum = 0.0;
+  std::size_t start = 0;
+  const std::size_t clients = p.size();
+  for (std::size_t k = 0; k < clients; ++k) {
+    cum += p[k];
+    std::size_t end =
+        k + 1 == clients ? n : std::min(n, static_cast<std::size_t>(cum * static_cast<double>(n)));
+    end = std::max(end, start);
+    take(k, start, end);
+    start = end;
+  }
+}
+
+// CSR partition from the client of every row (rows ascending within a client).
+Partition from_owner(const std::vector<std::uint32_t>& owner, std::size_t num_clients) {
+  Partition part;
+  part.offsets.assign(num_clients + 1, 0);
+  for (std::uint32_t k : owner) ++part.offsets[k + 1];
+  for (std::size_t k = 0; k < num_clients; ++k) part.offsets[k + 1] += part.offsets[k];
+  part.rows.resize(owner.size());
+  std::vector<std::size_t> next(part.offsets.begin(), part.offsets.end() - 1);
+  for (std::size_t i = 0; i < owner.size(); ++i)  // ascending i: each client's rows sorted
+    part.rows[next[owner[i]]++] = static_cast<std::uint32_t>(i);
+  return part;
+}
+
+}  // namespace
+
 Partition partition_dirichlet(std::span<const std::int32_t> labels, int num_classes,
                               std::size_t num_clients, double alpha, std::uint64_t seed,
                               std::size_t min_size, int max_tries) {
   require_clients(num_clients, labels.size(), "partition_dirichlet");
   if (!(alpha > 0.0)) throw std::invalid_argument("partition_dirichlet: alpha must be > 0");
+  if (num_classes <= 0) throw std::invalid_argument("partition_dirichlet: num_classes must be > 0");
   if (min_size * num_clients > labels.size())
     throw std::invalid_argument("partition_dirichlet: min_size * num_clients exceeds the rows");
-  std::vector<std::vector<std::uint32_t>> by_class(static_cast<std::size_t>(num_classes));
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    if (labels[i] < 0 || labels[i] >= num_classes)
-      throw std::invalid_argument("partition_dirichlet: label out of range at row " +
-                                  std::to_string(i));
-    by_class[static_cast<std::size_t>(labels[i])].push_back(static_cast<std::uint32_t>(i));
-  }
-  Xoshiro256 rng(seed);
+  const auto classes = static_cast<std::size_t>(num_classes);
+  const ClassRows by_class = rows_by_class(labels, num_classes, "partition_dirichlet");
+  std::vector<std::uint32_t> shuffled(labels.size());  // each class's rows, shuffled per draw
+  std::vector<std::uint32_t> owner(labels.size());     // client of every row
+  std::vector<std::size_t> sizes(num_clients);
   std::vector<double> p(num_clients);
-  std::vector<std::vector<std::uint32_t>> parts(num_clients);
+  auto shuffle_class = [&](std::size_t c, Xoshiro256& rng) {
+    const auto first = shuffled.begin() + static_cast<std::ptrdiff_t>(by_class.offsets[c]);
+    std::copy(by_class.rows.begin() + static_cast<std::ptrdiff_t>(by_class.offsets[c]),
+              by_class.rows.begin() + static_cast<std::ptrdiff_t>(by_class.offsets[c + 1]), first);
+    rng.shuffle(std::span<std::uint32_t>(&*first, by_class.count(c)));
+  };
+
+  // 1. The reference method (Hsu et al. 2019; NIID-Bench, Li et al. 2022): redraw everything
+  //    until every client has min_size rows. Rejected draws only count sizes; the accepted one
+  //    is replayed from its saved generator state to assign the rows.
+  Xoshiro256 rng(seed);
   for (int attempt = 1; attempt <= max_tries; ++attempt) {
-    for (auto& part : parts) part.clear();
-    for (auto idx : by_class) {  // copy: shuffled per attempt
-      rng.shuffle(std::span<std::uint32_t>(idx));
+    const Xoshiro256 at_start = rng;
+    std::fill(sizes.begin(), sizes.end(), 0);
+    for (std::size_t c = 0; c < classes; ++c) {
+      shuffle_class(c, rng);
       rng.dirichlet(alpha, p);
-      double cum = 0.0;
-      std::size_t start = 0;
-      for (std::size_t k = 0; k < num_clients; ++k) {
-        cum += p[k];
-        std::size_t end =
-            k + 1 == num_clients
-                ? idx.size()
-                : std::min(idx.size(),
-                           static_cast<std::size_t>(cum * static_cast<double>(idx.size())));
-        end = std::max(end, start);
-        parts[k].insert(parts[k].end(), idx.begin() + static_cast<std::ptrdiff_t>(start),
-                        idx.begin() + static_cast<std::ptrdiff_t>(end));
-        start = end;
-      }
+      cut_by_proportions(by_class.count(c), p,
+                         [&](std::size_t k, std::size_t a, std::size_t b) { sizes[k] += b - a; });
     }
-    const bool ok = std::all_of(parts.begin(), parts.end(),
-                                [&](const auto& part) { return part.size() >= min_size; });
-    if (ok) {
-      for (auto& part : parts) std::sort(part.begin(), part.end());
-      return partition_from_lists(parts);
+    if (std::all_of(sizes.begin(), sizes.end(), [&](std::size_t s) { return s >= min_size; })) {
+      rng = at_start;
+      for (std::size_t c = 0; c < classes; ++c) {
+        shuffle_class(c, rng);
+        rng.dirichlet(alpha, p);
+        const std::uint32_t* rows = shuffled.data() + by_class.offsets[c];
+        cut_by_proportions(by_class.count(c), p, [&](std::size_t k, std::size_t a, std::size_t b) {
+          for (std::size_t i = a; i < b; ++i) owner[rows[i]] = static_cast<std::uint32_t>(k);
+        });
+      }
+      return from_owner(owner, num_clients);
     }
   }
-  throw std::runtime_error(
-      "partition_dirichlet: no partition with every client >= " + std::to_string(min_size) +
-      " rows after " + std::to_string(max_tries) + " tries (alpha = " + std::to_string(alpha) +
-      ", " + std::to_string(num_clients) + " clients)");
+
+  // 2. The construction that always succeeds (min_size * N <= rows was checked above), drawn
+  //    from the same generator after the rejected draws:
+  //    a. per class c, shuffle its rows and draw p_c ~ Dir(alpha 1_N) as above;
+  //    b. reserve: client k, in id order, takes min_size rows one at a time, the class of each
+  //       drawn with weight p_{c,k} n_c among the classes with unreserved rows (its expected
+  //       class mix under the cut), the row being the next unreserved one of that class;
+  //    c. cut the unreserved rows of every class by p_c as in the reference method.
+  //    Every client ends with >= min_size rows and every row is assigned once. Unlike the
+  //    reference, this is not Dir(alpha) conditioned on the sizes: the reserved rows follow
+  //    each client's own skewed class mix, so label skew survives (a uniform reservation would
+  //    add min_size IID rows to every client), but early clients choose first when a class runs
+  //    out (only when N * min_size approaches the rows of a class). Memory: the rows plus the
+  //    N x classes proportions.
+  std::vector<double> prop(classes * num_clients);  // prop[c * N + k] = p_{c,k}
+  for (std::size_t c = 0; c < classes; ++c) {
+    shuffle_class(c, rng);
+    rng.dirichlet(alpha, std::span<double>(prop.data() + c * num_clients, num_clients));
+  }
+  std::vector<std::size_t> taken(classes, 0);  // reserved rows of each class (a prefix)
+  std::vector<double> w(classes);
+  for (std::size_t k = 0; k < num_clients; ++k) {
+    for (std::size_t j = 0; j < min_size; ++j) {
+      double total = 0.0;
+      for (std::size_t c = 0; c < classes; ++c) {
+        const std::size_t left = by_class.count(c) - taken[c];
+        w[c] = left > 0 ? prop[c * num_clients + k] * static_cast<double>(by_class.count(c)) : 0.0;
+        total += w[c];
+      }
+      if (!(total > 0.0)) {  // every weight underflowed: by what is left of each class
+        total = 0.0;
+        for (std::size_t c = 0; c < classes; ++c)
+          total += (w[c] = static_cast<double>(by_class.count(c) - taken[c]));
+      }
+      double u = rng.uniform() * total;
+      std::size_t pick = classes;
+      for (std::size_t c = 0; c < classes; ++c) {
+        if (w[c] <= 0.0) continue;
+        pick = c;  // the last class with weight takes what rounding leaves of u
+        if (u < w[c]) break;
+        u -= w[c];
+      }
+      if (pick == classes) throw std::logic_error("partition_dirichlet: no rows left to reserve");
+      owner[shuffled[by_class.offsets[pick] + taken[pick]++]] = static_cast<std::uint32_t>(k);
+    }
+  }
+  for (std::size_t c = 0; c < classes; ++c) {
+    const std::uint32_t* rest = shuffled.data() + by_class.offsets[c] + taken[c];
+    cut_by_proportions(by_class.count(c) - taken[c],
+                       std::span<const double>(prop.data() + c * num_clients, num_clients),
+                       [&](std::size_t k, std::size_t a, std::size_t b) {
+                         for (std::size_t i = a; i < b; ++i)
+                           owner[rest[i]] = static_cast<std::uint32_t>(k);
+                       });
+  }
+  return from_owner(owner, num_clients);
 }
 
 Partition partition_shards(std::span<const std::int32_t> labels, std::size_t num_clients,

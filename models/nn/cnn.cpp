@@ -141,6 +141,8 @@ void CnnOptions::validate() const {
   if (conv2 <= 0) throw std::invalid_argument("cnn.conv2 must be > 0");
   if (hidden <= 0) throw std::invalid_argument("cnn.hidden must be > 0");
   if (classes <= 1) throw std::invalid_argument("cnn.classes must be > 1");
+  if (static_cast<std::size_t>(init) >= kInitSchemeNames.size())
+    throw std::invalid_argument("cnn.init is not an InitScheme");
 }
 
 Cnn::Cnn(const CnnOptions& opt) : o_(opt) {
@@ -174,15 +176,22 @@ std::string Cnn::name() const {
 
 void Cnn::init(std::span<float> params, std::uint64_t seed) const {
   if (params.size() != num_params_) throw std::invalid_argument("Cnn::init: wrong size");
-  std::fill(params.begin(), params.end(), 0.0f);  // biases stay zero
-  Xoshiro256 rng(seed);
+  init_layers(layers(), o_.init, params, seed);
+}
+
+std::vector<ParamLayer> Cnn::layers() const {
   const int q = o_.side / 4;
-  float* p = params.data();
-  detail::he_normal(p + off_wc1_, 25u * o_.conv1, 25, rng);
-  detail::he_normal(p + off_wc2_, 25u * o_.conv1 * o_.conv2, 25 * o_.conv1, rng);
-  detail::he_normal(p + off_wf1_, static_cast<std::size_t>(q) * q * o_.conv2 * o_.hidden,
-                    q * q * o_.conv2, rng);
-  detail::he_normal(p + off_wf2_, static_cast<std::size_t>(o_.hidden) * o_.classes, o_.hidden, rng);
+  const auto sz = [](int a, int b) {
+    return static_cast<std::size_t>(a) * static_cast<std::size_t>(b);
+  };
+  return {
+      {off_wc1_, sz(25, o_.conv1), off_bc1_, sz(1, o_.conv1), 25, 25 * o_.conv1},
+      {off_wc2_, sz(25 * o_.conv1, o_.conv2), off_bc2_, sz(1, o_.conv2), 25 * o_.conv1,
+       25 * o_.conv2},
+      {off_wf1_, sz(q * q * o_.conv2, o_.hidden), off_bf1_, sz(1, o_.hidden), q * q * o_.conv2,
+       o_.hidden},
+      {off_wf2_, sz(o_.hidden, o_.classes), off_bf2_, sz(1, o_.classes), o_.hidden, o_.classes},
+  };
 }
 
 std::unique_ptr<Workspace> Cnn::make_workspace(int max_batch) const {

@@ -20,6 +20,7 @@
 
 #include <memory>
 
+#include "models/nn/init.hpp"
 #include "models/nn/model.hpp"
 
 namespace ledgerfl::nn {
@@ -30,7 +31,8 @@ struct CnnOptions {
   int conv2 = 32;    // ... 64
   int hidden = 128;  // ... 512
   int classes = 10;
-  void validate() const;  // throws std::invalid_argument naming the field
+  InitScheme init = InitScheme::kHeNormal;  // fans: init.hpp (convolutions: c_in 25, c_out 25)
+  void validate() const;                    // throws std::invalid_argument naming the field
 };
 
 class Cnn : public Model {
@@ -42,6 +44,7 @@ class Cnn : public Model {
   int input_dim() const override { return o_.side * o_.side; }
   int num_classes() const override { return o_.classes; }
   void init(std::span<float> params, std::uint64_t seed) const override;
+  std::vector<ParamLayer> layers() const override;
   std::unique_ptr<Workspace> make_workspace(int max_batch) const override;
   float loss_and_grad(std::span<const float> params, const float* x, const std::int32_t* y, int n,
                       std::span<float> grad, Workspace& ws) const override;

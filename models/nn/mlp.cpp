@@ -31,7 +31,7 @@ MlpWorkspace& cast_ws(Workspace& ws) {
 
 }  // namespace
 
-Mlp::Mlp(int input_dim, std::vector<int> hidden, int classes) {
+Mlp::Mlp(int input_dim, std::vector<int> hidden, int classes, InitScheme init) : init_(init) {
   if (input_dim <= 0 || classes <= 1)
     throw std::invalid_argument("Mlp: input_dim must be > 0 and classes > 1");
   dims_.push_back(input_dim);
@@ -59,12 +59,17 @@ std::string Mlp::name() const {
 
 void Mlp::init(std::span<float> params, std::uint64_t seed) const {
   if (params.size() != num_params_) throw std::invalid_argument("Mlp::init: wrong size");
-  Xoshiro256 rng(seed);
+  init_layers(layers(), init_, params, seed);
+}
+
+std::vector<ParamLayer> Mlp::layers() const {
+  std::vector<ParamLayer> out;
   for (std::size_t l = 0; l < w_off_.size(); ++l) {
-    const auto count = static_cast<std::size_t>(dims_[l]) * static_cast<std::size_t>(dims_[l + 1]);
-    detail::he_normal(params.data() + w_off_[l], count, dims_[l], rng);
-    std::fill_n(params.data() + b_off_[l], dims_[l + 1], 0.0f);
+    const auto d_in = static_cast<std::size_t>(dims_[l]),
+               d_out = static_cast<std::size_t>(dims_[l + 1]);
+    out.push_back({w_off_[l], d_in * d_out, b_off_[l], d_out, dims_[l], dims_[l + 1]});
   }
+  return out;
 }
 
 std::unique_ptr<Workspace> Mlp::make_workspace(int max_batch) const {
@@ -170,8 +175,9 @@ double Mlp::train_flops_per_sample() const {
   return f;
 }
 
-std::unique_ptr<Model> make_mlp(int input_dim, std::vector<int> hidden, int classes) {
-  return std::make_unique<Mlp>(input_dim, std::move(hidden), classes);
+std::unique_ptr<Model> make_mlp(int input_dim, std::vector<int> hidden, int classes,
+                                InitScheme init) {
+  return std::make_unique<Mlp>(input_dim, std::move(hidden), classes, init);
 }
 
 std::string SoftmaxRegression::name() const {
@@ -182,8 +188,8 @@ std::string SoftmaxRegression::name() const {
   return s;
 }
 
-std::unique_ptr<Model> make_softmax_regression(int input_dim, int classes) {
-  return std::make_unique<SoftmaxRegression>(input_dim, classes);
+std::unique_ptr<Model> make_softmax_regression(int input_dim, int classes, InitScheme init) {
+  return std::make_unique<SoftmaxRegression>(input_dim, classes, init);
 }
 
 }  // namespace ledgerfl::nn

@@ -13,19 +13,22 @@
 #include <memory>
 #include <vector>
 
+#include "models/nn/init.hpp"
 #include "models/nn/model.hpp"
 
 namespace ledgerfl::nn {
 
 class Mlp : public Model {
  public:
-  Mlp(int input_dim, std::vector<int> hidden, int classes);
+  Mlp(int input_dim, std::vector<int> hidden, int classes, InitScheme init = InitScheme::kHeNormal);
 
   std::string name() const override;
   std::size_t num_params() const override { return num_params_; }
   int input_dim() const override { return dims_.front(); }
   int num_classes() const override { return dims_.back(); }
   void init(std::span<float> params, std::uint64_t seed) const override;
+  std::vector<ParamLayer> layers() const override;
+  InitScheme init_scheme() const { return init_; }
   std::unique_ptr<Workspace> make_workspace(int max_batch) const override;
   float loss_and_grad(std::span<const float> params, const float* x, const std::int32_t* y, int n,
                       std::span<float> grad, Workspace& ws) const override;
@@ -52,8 +55,10 @@ class Mlp : public Model {
   std::vector<int> dims_;
   std::vector<std::size_t> w_off_, b_off_;
   std::size_t num_params_ = 0;
+  InitScheme init_ = InitScheme::kHeNormal;
 };
 
-std::unique_ptr<Model> make_mlp(int input_dim, std::vector<int> hidden, int classes);
+std::unique_ptr<Model> make_mlp(int input_dim, std::vector<int> hidden, int classes,
+                                InitScheme init = InitScheme::kHeNormal);
 
 }  // namespace ledgerfl::nn

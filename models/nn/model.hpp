@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include <Eigen/Core>
 
@@ -21,6 +22,14 @@ using Vector = Eigen::VectorXf;
 class Workspace {
  public:
   virtual ~Workspace() = default;
+};
+
+// One dense or convolutional layer in the flat parameter vector: its weights, its bias, and the
+// fans that initialisation schemes scale by (init.hpp says how they are defined).
+struct ParamLayer {
+  std::size_t weight_offset = 0, weight_count = 0;
+  std::size_t bias_offset = 0, bias_count = 0;
+  int fan_in = 0, fan_out = 0;
 };
 
 struct EvalResult {
@@ -37,8 +46,11 @@ class Model {
   virtual int input_dim() const = 0;
   virtual int num_classes() const = 0;
 
-  // Deterministic initialisation from a seed (the caller derives it from the run seed).
+  // Deterministic initialisation from a seed (the caller derives it from the run seed), with
+  // the model's initialisation scheme (init.hpp).
   virtual void init(std::span<float> params, std::uint64_t seed) const = 0;
+  // The layers in parameter order (what init draws, in that order).
+  virtual std::vector<ParamLayer> layers() const = 0;
   // Workspace for batches of up to max_batch samples.
   virtual std::unique_ptr<Workspace> make_workspace(int max_batch) const = 0;
 

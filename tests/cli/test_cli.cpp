@@ -214,3 +214,27 @@ TEST_CASE("sweep runs the Cartesian product and validates every point first") {
   CHECK(r.out.find("training.lr") != std::string::npos);
   CHECK_FALSE(fs::exists(bad / "index.csv"));
 }
+
+TEST_CASE("partition min_size and model.init: impossible or unknown values exit 2 before running") {
+  const std::string quick = std::string(LEDGERFL_SOURCE_DIR) + "/scenarios/quickstart.toml";
+  // 601 x 100 clients > 60,000 Fashion-MNIST training samples; 600 x 100 fits exactly.
+  Result r = run("validate " + quick + " --set data.partition.min_size=601");
+  CHECK(r.code == 2);
+  CHECK_MESSAGE(r.out.find("data.partition.min_size: = 601 x clients.count = 100 needs 60100 "
+                           "samples, more than the 60000 training samples") != std::string::npos,
+                r.out);
+  CHECK(run("validate " + quick + " --set data.partition.min_size=600").code == 0);
+  r = run("validate " + quick + " --set 'data.partition={type=\"quantity_skew\", min_size=601}'");
+  CHECK(r.code == 2);
+  CHECK_MESSAGE(
+      r.out.find("data.partition.min_size: = 601 x clients.count = 100") != std::string::npos,
+      r.out);
+  r = run("validate " + kTiny + " --set model.init=torch_defualt");
+  CHECK(r.code == 2);
+  CHECK_MESSAGE(r.out.find("model.init: unknown value \"torch_defualt\"; expected one of: "
+                           "he_normal, torch_default, xavier_uniform, lecun_normal (did you mean "
+                           "\"torch_default\"?)") != std::string::npos,
+                r.out);
+  for (const char* s : {"he_normal", "torch_default", "xavier_uniform", "lecun_normal"})
+    CHECK_MESSAGE(run("validate " + kTiny + " --set model.init=" + s).code == 0, s);
+}

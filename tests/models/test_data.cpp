@@ -17,6 +17,7 @@
 #include "models/data/partition.hpp"
 #include "models/data/shared_federated.hpp"
 #include "models/data/synthetic.hpp"
+#include "models/nn/rng.hpp"
 
 using namespace ledgerfl::data;
 namespace fs = std::filesystem;
@@ -188,7 +189,138 @@ TEST_CASE("Dirichlet partition: label skew falls as alpha grows") {
   for (std::size_t c = 0; c < 1000; ++c) REQUIRE(a.client_size(c) >= 10);
   CHECK(partition_dirichlet(y, 10, 1000, 0.5, 0, 10).rows == a.rows);
   CHECK_THROWS_AS(partition_dirichlet(y, 10, 100, 0.0, 7), std::invalid_argument);
-  CHECK_THROWS_AS(partition_dirichlet(y, 10, 100, 0.01, 7, 590, 3), std::runtime_error);
+  // 590 x 100 <= 60,000 rows: feasible, so it succeeds after the 3 rejected draws.
+  const Partition tight = partition_dirichlet(y, 10, 100, 0.01, 7, 590, 3);
+  check_exact_cover(tight, y.size());
+  for (std::size_t c = 0; c < 100; ++c) REQUIRE(tight.client_size(c) >= 590);
+  CHECK_THROWS_AS(partition_dirichlet(y, 10, 100, 0.5, 7, 601), std::invalid_argument);
+}
+
+namespace {
+
+// The rejection sampler as it was before the guaranteed construction (Hsu et al. 2019, redrawn
+// until every client has min_size rows), kept here as the reference: a draw it accepts must be
+// the partition partition_dirichlet returns. Returns the accepted attempt (0 = none).
+int reference_dirichlet(std::span<const std::int32_t> labels, int classes, std::size_t clients,
+                        double alpha, std::uint64_t seed, std::size_t min_size, int max_tries,
+                        std::vector<std::vector<std::uint32_t>>& parts) {
+  std::vector<std::vector<std::uint32_t>> by_class(static_cast<std::size_t>(classes));
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    by_class[static_cast<std::size_t>(labels[i])].push_back(static_cast<std::uint32_t>(i));
+  ledgerfl::nn::Xoshiro256 rng(seed);
+  std::vector<double> p(clients);
+  parts.assign(clients, {});
+  for (int attempt = 1; attempt <= max_tries; ++attempt) {
+    for (auto& part : parts) part.clear();
+    for (auto idx : by_class) {
+      rng.shuffle(std::span<std::uint32_t>(idx));
+      rng.dirichlet(alpha, p);
+      double cum = 0.0;
+      std::size_t start = 0;
+      for (std::size_t k = 0; k < clients; ++k) {
+        cum += p[k];
+        std::size_t end =
+            k + 1 == clients
+                ? idx.size()
+                : std::min(idx.size(),
+                           static_cast<std::size_t>(cum * static_cast<double>(idx.size())));
+        end = std::max(end, start);
+        parts[k].insert(parts[k].end(), idx.begin() + static_cast<std::ptrdiff_t>(start),
+                        idx.begin() + static_cast<std::ptrdiff_t>(end));
+        start = end;
+      }
+    }
+    if (std::all_of(parts.begin(), parts.end(),
+                    [&](const auto& part) { return part.size() >= min_size; })) {
+      for (auto& part : parts) std::sort(part.begin(), part.end());
+      return attempt;
+    }
+  }
+  return 0;
+}
+
+// 60,000 synthetic labels, 6,000 of each of 10 classes, in a shuffled order.
+std::vector<std::int32_t> synthetic_labels() {
+  std::vector<std::int32_t> y(60000);
+  for (std::size_t i = 0; i < y.size(); ++i) y[i] = static_cast<std::int32_t>(i % 10);
+  ledgerfl::nn::Xoshiro256 rng(99);
+  rng.shuffle(std::span<std::int32_t>(y));
+  return y;
+}
+
+double mean_classes_per_client(const Partition& p, const std::vector<std::int32_t>& y) {
+  double total = 0;
+  for (std::size_t c = 0; c < p.num_clients(); ++c) {
+    std::set<std::int32_t> seen;
+    for (auto r : p.client(c)) seen.insert(y[r]);
+    total += static_cast<double>(seen.size());
+  }
+  return total / static_cast<double>(p.num_clients());
+}
+
+void check_sorted_min_size(const Partition& p, std::size_t min_size) {
+  for (std::size_t c = 0; c < p.num_clients(); ++c) {
+    const auto r = p.client(c);
+    REQUIRE(r.size() >= min_size);
+    REQUIRE(std::is_sorted(r.begin(), r.end()));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("Dirichlet partition: a draw the rejection sampler accepts is kept bit for bit") {
+  const auto& fm = fmnist().train.labels;
+  const auto syn = synthetic_labels();
+  struct Case {
+    const std::vector<std::int32_t>* y;
+    std::size_t clients;
+    double alpha;
+    std::uint64_t seed;
+  };
+  int later = 0;  // cases accepted after a rejected draw (the replay path)
+  for (const Case& k : {Case{&fm, 1000, 0.5, 0}, Case{&fm, 1000, 0.5, 1}, Case{&fm, 1000, 0.5, 2},
+                        Case{&fm, 100, 1.0, 3}, Case{&syn, 1000, 0.5, 4}, Case{&syn, 1000, 0.5, 5},
+                        Case{&syn, 300, 0.2, 6}}) {
+    std::vector<std::vector<std::uint32_t>> ref;
+    const int attempt = reference_dirichlet(*k.y, 10, k.clients, k.alpha, k.seed, 10, 100, ref);
+    INFO("clients " << k.clients << " alpha " << k.alpha << " seed " << k.seed);
+    REQUIRE(attempt > 0);
+    later += attempt > 1;
+    CHECK(partition_dirichlet(*k.y, 10, k.clients, k.alpha, k.seed, 10).rows ==
+          partition_from_lists(ref).rows);
+  }
+  CHECK(later >= 2);
+}
+
+TEST_CASE("Dirichlet partition: small alpha always succeeds and keeps its label skew") {
+  const auto y = synthetic_labels();
+  std::vector<std::vector<std::uint32_t>> ref;
+  // The rejection sampler cannot meet min_size = 10 for 1000 clients at alpha = 0.05.
+  CHECK(reference_dirichlet(y, 10, 1000, 0.05, 1, 10, 50, ref) == 0);
+  const Partition p = partition_dirichlet(y, 10, 1000, 0.05, 1, 10);
+  check_exact_cover(p, y.size());
+  check_sorted_min_size(p, 10);
+  CHECK(partition_dirichlet(y, 10, 1000, 0.05, 1, 10).rows == p.rows);
+  CHECK(partition_dirichlet(y, 10, 1000, 0.05, 2, 10).rows != p.rows);
+  // The construction at once (max_tries = 0) at alpha = 100 is close to IID; at 0.05 a client
+  // holds few classes even though its first 10 rows were reserved.
+  const Partition flat = partition_dirichlet(y, 10, 1000, 100.0, 1, 10, 0);
+  check_exact_cover(flat, y.size());
+  check_sorted_min_size(flat, 10);
+  const double skewed = mean_classes_per_client(p, y), iid = mean_classes_per_client(flat, y);
+  INFO("classes per client: alpha 0.05 " << skewed << ", alpha 100 " << iid);
+  CHECK(iid > 9.0);
+  CHECK(skewed < 3.0);
+  // A tight case: every client needs 59 of the 60 rows it has on average.
+  const Partition tight = partition_dirichlet(y, 10, 1000, 0.05, 3, 59);
+  check_exact_cover(tight, y.size());
+  check_sorted_min_size(tight, 59);
+  // Exactly min_size x clients = rows, and one row too many.
+  const Partition full = partition_dirichlet(y, 10, 1000, 0.05, 4, 60);
+  for (std::size_t c = 0; c < 1000; ++c) CHECK(full.client_size(c) == 60);
+  CHECK_THROWS_AS(
+      partition_dirichlet(std::span<const std::int32_t>(y).first(59999), 10, 1000, 0.05, 4, 60),
+      std::invalid_argument);
 }
 
 TEST_CASE("shard partition (McMahan et al. 2017)") {

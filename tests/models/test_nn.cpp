@@ -1,16 +1,20 @@
 // Tests of models/nn: gradient checks for every model, SGD variants in closed form, training
-// progress, determinism and evaluation.
+// progress, determinism and evaluation; initialisation schemes against their closed-form laws.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <numeric>
+#include <string>
 #include <vector>
 
 #include "models/nn/cnn.hpp"
 #include "models/nn/detail/gemm.hpp"
+#include "models/nn/init.hpp"
 #include "models/nn/mlp.hpp"
 #include "models/nn/rng.hpp"
 #include "models/nn/softmax_regression.hpp"
@@ -524,4 +528,164 @@ TEST_CASE("train_local_delta writes trained - global, at any alignment, with a s
     CHECK(r.delta_sq_norm == first_norm);  // bit-identical whatever the alignment
   }
   CHECK(first_norm > 0);
+}
+
+namespace {
+
+// The law of one tensor under a scheme, written out from the papers (not from init.cpp):
+// scale = standard deviation (normal) or bound (uniform).
+struct Law {
+  enum Kind { kZero, kNormal, kUniform } kind;
+  double scale = 0.0;
+};
+
+Law weight_law(InitScheme s, int fan_in, int fan_out) {
+  switch (s) {
+    case InitScheme::kHeNormal:
+      return {Law::kNormal, std::sqrt(2.0 / fan_in)};
+    case InitScheme::kTorchDefault: {
+      const double a = std::sqrt(5.0), gain = std::sqrt(2.0 / (1.0 + a * a));
+      return {Law::kUniform, gain * std::sqrt(3.0 / fan_in)};  // = 1 / sqrt(fan_in)
+    }
+    case InitScheme::kXavierUniform:
+      return {Law::kUniform, std::sqrt(6.0 / (fan_in + fan_out))};
+    case InitScheme::kLecunNormal:
+      return {Law::kNormal, std::sqrt(1.0 / fan_in)};
+  }
+  return {Law::kZero};
+}
+
+Law bias_law(InitScheme s, int fan_in) {
+  if (s == InitScheme::kTorchDefault) return {Law::kUniform, 1.0 / std::sqrt(fan_in)};
+  return {Law::kZero};
+}
+
+// Sample mean and variance within 5 standard errors of the law's (the standard error of the
+// variance uses the law's kurtosis: 3 normal, 9/5 uniform); uniform draws inside [-b, b] and
+// their extremes within 20 b / n of the bounds (fails with probability ~e^-10 per tensor).
+void check_law(const float* v, std::size_t n, Law law, const std::string& what) {
+  INFO(what << " (" << n << " values)");
+  if (law.kind == Law::kZero) {
+    CHECK(std::all_of(v, v + n, [](float x) { return x == 0.0f; }));
+    return;
+  }
+  double sum = 0.0, sq = 0.0;
+  float lo = v[0], hi = v[0];
+  for (std::size_t i = 0; i < n; ++i) {
+    sum += v[i];
+    sq += static_cast<double>(v[i]) * v[i];
+    lo = std::min(lo, v[i]);
+    hi = std::max(hi, v[i]);
+  }
+  const double dn = static_cast<double>(n);
+  const double mean = sum / dn, var = sq / dn - mean * mean;
+  const double var0 = law.kind == Law::kNormal ? law.scale * law.scale : law.scale * law.scale / 3;
+  const double kurt = law.kind == Law::kNormal ? 3.0 : 1.8;
+  CHECK(std::abs(mean) < 5.0 * std::sqrt(var0 / dn));
+  CHECK(std::abs(var - var0) < 5.0 * var0 * std::sqrt((kurt - 1.0) / dn));
+  if (law.kind == Law::kUniform) {
+    const auto b = static_cast<float>(law.scale);
+    CHECK(lo >= -b);
+    CHECK(hi <= b);
+    CHECK(hi > law.scale * (1.0 - 20.0 / dn));
+    CHECK(lo < -law.scale * (1.0 - 20.0 / dn));
+  }
+}
+
+std::vector<std::function<std::unique_ptr<Model>(InitScheme)>> model_makers() {
+  return {[](InitScheme s) { return make_softmax_regression(784, 10, s); },
+          [](InitScheme s) {
+            return make_mlp(784, {200, 100}, 10, s);
+          },
+          [](InitScheme s) {
+            CnnOptions o;
+            o.init = s;
+            return make_cnn(o);
+          }};
+}
+
+}  // namespace
+
+TEST_CASE("init schemes: names, parse and to_string") {
+  for (std::size_t i = 0; i < kInitSchemeNames.size(); ++i) {
+    const auto s = parse_init_scheme(kInitSchemeNames[i]);
+    REQUIRE(s.has_value());
+    CHECK(static_cast<std::size_t>(*s) == i);
+    CHECK(to_string(*s) == kInitSchemeNames[i]);
+  }
+  CHECK(to_string(InitScheme::kTorchDefault) == "torch_default");
+  CHECK_FALSE(parse_init_scheme("he_uniform").has_value());
+  CHECK_FALSE(parse_init_scheme("").has_value());
+  CHECK_THROWS_AS(Cnn([] {
+                    CnnOptions o;
+                    o.init = static_cast<InitScheme>(7);
+                    return o;
+                  }()),
+                  std::invalid_argument);
+}
+
+TEST_CASE("init schemes: fans of every layer") {
+  const auto sm = make_softmax_regression(784, 10)->layers();
+  REQUIRE(sm.size() == 1);
+  CHECK((sm[0].fan_in == 784 && sm[0].fan_out == 10 && sm[0].weight_count == 7840 &&
+         sm[0].bias_offset == 7840 && sm[0].bias_count == 10));
+  const auto mlp = make_mlp(784, {200, 100}, 10)->layers();
+  REQUIRE(mlp.size() == 3);
+  CHECK((mlp[1].fan_in == 200 && mlp[1].fan_out == 100 && mlp[1].weight_count == 20000));
+  const Cnn cnn(CnnOptions{});
+  const auto c = cnn.layers();
+  REQUIRE(c.size() == 4);
+  CHECK((c[0].fan_in == 25 && c[0].fan_out == 25 * 16));       // conv 1 -> 16, 5x5
+  CHECK((c[1].fan_in == 25 * 16 && c[1].fan_out == 25 * 32));  // conv 16 -> 32, 5x5
+  CHECK((c[2].fan_in == 7 * 7 * 32 && c[2].fan_out == 128));   // fc
+  CHECK((c[3].fan_in == 128 && c[3].fan_out == 10));           // fc
+  std::size_t total = 0;
+  for (const auto& l : c) total += l.weight_count + l.bias_count;
+  CHECK(total == cnn.num_params());
+}
+
+TEST_CASE("init schemes: every model and tensor follows its closed-form law") {
+  for (const auto& make : model_makers()) {
+    for (std::size_t si = 0; si < kInitSchemeNames.size(); ++si) {
+      const auto scheme = static_cast<InitScheme>(si);
+      const auto m = make(scheme);
+      std::vector<float> p(m->num_params(), std::numeric_limits<float>::quiet_NaN());
+      m->init(p, 11);
+      const auto layers = m->layers();
+      for (std::size_t l = 0; l < layers.size(); ++l) {
+        const ParamLayer& L = layers[l];
+        const std::string tag =
+            m->name() + " " + std::string(to_string(scheme)) + " layer " + std::to_string(l);
+        check_law(p.data() + L.weight_offset, L.weight_count,
+                  weight_law(scheme, L.fan_in, L.fan_out), tag + " weights");
+        check_law(p.data() + L.bias_offset, L.bias_count, bias_law(scheme, L.fan_in),
+                  tag + " bias");
+      }
+      // Same seed, same draws; another seed, other draws (every weight differs but a few).
+      std::vector<float> q(m->num_params()), r(m->num_params());
+      m->init(q, 11);
+      CHECK(p == q);
+      m->init(r, 12);
+      std::size_t same = 0;
+      for (const auto& L : layers)
+        for (std::size_t i = 0; i < L.weight_count; ++i)
+          same += p[L.weight_offset + i] == r[L.weight_offset + i];
+      CHECK(same < m->num_params() / 1000 + 1);
+    }
+  }
+}
+
+TEST_CASE("init schemes: he_normal keeps the draws of the models before schemes existed") {
+  // Before schemes, every model drew its weights layer after layer from one Xoshiro256(seed),
+  // w = float(normal() * sqrt(2 / fan_in)), biases zero; the golden curves depend on it.
+  for (const auto& make : model_makers()) {
+    const auto m = make(InitScheme::kHeNormal);
+    std::vector<float> p(m->num_params()), ref(m->num_params(), 0.0f);
+    m->init(p, 42);
+    Xoshiro256 rng(42);
+    for (const auto& L : m->layers())
+      for (std::size_t i = 0; i < L.weight_count; ++i)
+        ref[L.weight_offset + i] = static_cast<float>(rng.normal() * std::sqrt(2.0 / L.fan_in));
+    CHECK(p == ref);
+  }
 }

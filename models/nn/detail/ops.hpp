@@ -1,4 +1,4 @@
-// Shared kernels of the models: stable softmax cross-entropy, He initialisation, Eigen views.
+// Shared kernels of the models: stable softmax cross-entropy, Eigen views.
 #pragma once
 
 #include <cmath>
@@ -8,7 +8,6 @@
 #include <Eigen/Core>
 
 #include "models/nn/model.hpp"
-#include "models/nn/rng.hpp"
 
 namespace ledgerfl::nn::detail {
 
@@ -16,12 +15,6 @@ using MatMap = Eigen::Map<Matrix>;
 using CMatMap = Eigen::Map<const Matrix>;
 using RowVecMap = Eigen::Map<Eigen::RowVectorXf>;
 using CRowVecMap = Eigen::Map<const Eigen::RowVectorXf>;
-
-// He (Kaiming) normal initialisation, He et al. 2015: w ~ N(0, 2 / fan_in).
-inline void he_normal(float* w, std::size_t count, int fan_in, Xoshiro256& rng) {
-  const double sd = std::sqrt(2.0 / static_cast<double>(fan_in));
-  for (std::size_t i = 0; i < count; ++i) w[i] = static_cast<float>(rng.normal() * sd);
-}
 
 // Turns logits (n x C, row-major) into d(mean CE)/d(logits) in place and returns the summed loss.
 // log-softmax is computed as z - max - log(sum exp(z - max)), stable for any logit range.
