@@ -18,7 +18,7 @@ build: install build/build.ninja
 
 run: build
 	@mkdir -p runs
-	build/ledgerfl run scenarios/quickstart.toml -o runs/quickstart.h5
+	build/ledgerfl run scenarios/quickstart.toml --force -o runs/quickstart.h5
 
 test: build
 	cd build && ctest --output-on-failure -j $(JOBS)
@@ -39,7 +39,7 @@ docs: build
 # Regenerate the golden curves after an intended change of results (review the diff of figures!).
 golden: build
 	@for s in quickstart; do \
-	  build/ledgerfl run scenarios/$$s.toml -q -o scenarios/golden/$$s.h5 && echo "scenarios/golden/$$s.h5"; \
+	  build/ledgerfl run scenarios/$$s.toml -q --force -o scenarios/golden/$$s.h5 && echo "scenarios/golden/$$s.h5"; \
 	done
 
 format:

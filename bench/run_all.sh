@@ -31,7 +31,7 @@ for cfg in bitcoin_10k bft_100; do
 done
 for cfg in config_a config_b million_clients; do
   echo "== ledgerfl run bench/$cfg.toml"
-  /usr/bin/time -v build/ledgerfl run "bench/$cfg.toml" -q --threads 2 -o "$out/$cfg.h5" \
+  /usr/bin/time -v build/ledgerfl run "bench/$cfg.toml" -q --force --threads 2 -o "$out/$cfg.h5" \
     2> "$out/$cfg.time"
 done
 if [ "${BENCH_SKIP_TORCH:-0}" != 1 ] && [ -f "$ref" ]; then

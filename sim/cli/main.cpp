@@ -1,11 +1,13 @@
 // The `ledgerfl` executable: run, validate, list, check (and audit once the chain lands).
 #include <unistd.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -63,11 +65,23 @@ struct RunArgs {
   std::string scenario;
   std::string output;
   std::vector<std::string> sets;
-  std::optional<std::uint64_t> seed;
+  std::optional<std::string> seed;  // parsed by parse_seed: CLI11 clamps out-of-range integers
   int threads = 0;
   bool quiet = false;
+  bool force = false;
   std::string progress = "auto";
 };
+
+// --seed: a decimal integer in [0, 2^63 - 1] (the range of [simulation] seed), nothing else.
+std::int64_t parse_seed(const std::string& text) {
+  std::int64_t v = -1;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec != std::errc() || ptr != end || v < 0)
+    throw cli::UsageError(fmt::format("--seed {}: expected an integer from 0 to {}", text,
+                                      std::numeric_limits<std::int64_t>::max()));
+  return v;
+}
 
 // Loads the scenario, applies overrides, builds every component (so every key is read), and
 // checks that no key is left over. Throws scenario::InputError for bad input.
@@ -79,22 +93,44 @@ struct Prepared {
 };
 
 Prepared prepare(const cli::Components& comps, const std::string& path,
-                 const std::vector<std::string>& sets, std::optional<std::uint64_t> seed_override) {
+                 const std::vector<std::string>& sets, std::optional<std::int64_t> seed_override) {
   Prepared p;
   p.doc = scenario::Document::load(path);
   for (const auto& s : sets) p.doc->apply_override(s);
   scenario::ParamView root = p.doc->root();
   const scenario::ParamView sim = root.table("simulation");
   p.name = sim.string("name", fs::path(path).stem().string());
+  // The name becomes runs/<name>.h5: it must be one plain file name, not a path.
+  if (p.name.empty() || p.name == "." || p.name == ".." ||
+      p.name.find_first_of("/\\") != std::string::npos)
+    sim.fail("name", "\"" + p.name +
+                         "\" is not a plain file name (it names runs/<name>.h5: no '/', not empty, "
+                         "not '.' or '..')");
   const std::int64_t file_seed = sim.integer("seed", 1, scenario::Bounds::non_negative());
-  p.seed = seed_override ? *seed_override : static_cast<std::uint64_t>(file_seed);
+  p.seed = static_cast<std::uint64_t>(seed_override ? *seed_override : file_seed);
   p.sim = cli::build_simulation(comps, root, p.seed);
   p.doc->check_unused();
   return p;
 }
 
+// A run never writes over its input, a directory, or (without --force) an existing file.
+void check_output_path(const std::string& out, const std::string& scenario, bool force) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(out, ec);
+  if (!fs::exists(st)) return;
+  if (fs::is_directory(st))
+    throw cli::UsageError(fmt::format("-o {}: is a directory; name the .h5 file to write", out));
+  if (fs::equivalent(out, scenario, ec))
+    throw cli::UsageError(
+        fmt::format("-o {}: is the scenario file itself; the run would overwrite its input", out));
+  if (!force)
+    throw cli::UsageError(fmt::format("-o {}: the file exists; pass --force to overwrite it", out));
+}
+
 int cmd_run(const cli::Components& comps, const RunArgs& a, const std::string& cmdline) {
-  Prepared p = prepare(comps, a.scenario, a.sets, a.seed);
+  const std::optional<std::int64_t> seed =
+      a.seed ? std::optional<std::int64_t>(parse_seed(*a.seed)) : std::nullopt;
+  Prepared p = prepare(comps, a.scenario, a.sets, seed);
   std::optional<tbb::global_control> threads;
   if (a.threads > 0)
     threads.emplace(tbb::global_control::max_allowed_parallelism,
@@ -102,6 +138,7 @@ int cmd_run(const cli::Components& comps, const RunArgs& a, const std::string& c
 
   std::string out = a.output;
   if (out.empty()) out = (fs::path("runs") / (p.name + ".h5")).string();
+  check_output_path(out, a.scenario, a.force);
   if (auto dir = fs::path(out).parent_path(); !dir.empty()) fs::create_directories(dir);
 
   metrics::H5Writer writer(out);
@@ -221,7 +258,8 @@ int main(int argc, char** argv) {
   run->add_option("-o,--output", ra.output, "output HDF5 file (default runs/<name>.h5)");
   run->add_option("--set", ra.sets, "override a scenario key: --set rounds.per_round=20")
       ->take_all();
-  run->add_option("--seed", ra.seed, "override [simulation] seed");
+  run->add_option("--seed", ra.seed, "override [simulation] seed (0 to 2^63 - 1)");
+  run->add_flag("--force", ra.force, "overwrite the output file if it exists");
   run->add_option("--threads", ra.threads,
                   "worker threads (default: all cores); results do not "
                   "depend on it")

@@ -24,6 +24,7 @@ namespace fs = std::filesystem;
 
 std::vector<SweepPoint> expand_grid(const std::vector<std::string>& grid) {
   std::vector<SweepPoint> points{{}};
+  std::vector<std::string> keys;
   for (const auto& g : grid) {
     const auto eq = g.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == g.size())
@@ -31,6 +32,13 @@ std::vector<SweepPoint> expand_grid(const std::vector<std::string>& grid) {
                                  ": expected key.path=v1,v2,... (e.g. "
                                  "--grid data.partition.alpha=0.1,0.5,1.0)");
     const std::string key = g.substr(0, eq);
+    for (const auto& earlier : keys)
+      if (earlier == key)
+        throw scenario::InputError("--grid " + key +
+                                   ": the key is given twice; put all its "
+                                   "values in one --grid (e.g. --grid " +
+                                   key + "=1,2,3,4)");
+    keys.push_back(key);
     std::vector<std::string> values;
     // Split on commas outside brackets, so list values work: model.hidden=[64],[64,64]
     int depth = 0;
@@ -67,8 +75,9 @@ std::vector<SweepPoint> expand_grid(const std::vector<std::string>& grid) {
 namespace {
 pid_t spawn_run(const std::string& exe, const SweepArgs& a, const SweepPoint& p,
                 const std::string& out, const std::string& log) {
-  std::vector<std::string> argv_s{exe,  "run", a.scenario,  "-q",
-                                  "-o", out,   "--threads", std::to_string(a.threads)};
+  // --force: a point re-run into the same directory replaces its earlier file.
+  std::vector<std::string> argv_s{
+      exe, "run", a.scenario, "-q", "--force", "-o", out, "--threads", std::to_string(a.threads)};
   for (const auto& s : a.sets) argv_s.insert(argv_s.end(), {"--set", s});
   for (const auto& s : p.sets) argv_s.insert(argv_s.end(), {"--set", s});
   std::vector<char*> argv;

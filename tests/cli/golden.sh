@@ -10,7 +10,7 @@
 # drift apart after different roundings, but a real regression moves them much further).
 set -euo pipefail
 exe=$1 scenario=$2 golden=$3 out=$4 py=${5:-}
-"$exe" run "$scenario" -q -o "$out"
+"$exe" run "$scenario" -q --force -o "$out"
 meta() { "$py" -c "import h5py,sys; print(h5py.File(sys.argv[1],'r')['meta'].attrs.get('numerics',''))" "$1"; }
 if [[ -n "$py" ]]; then
   mine=$(meta "$out") theirs=$(meta "$golden")

@@ -60,7 +60,7 @@ const std::string kTiny = std::string(LEDGERFL_SOURCE_DIR) + "/tests/cli/data/ti
 
 TEST_CASE("a valid run exits 0 and writes the HDF5 layout") {
   const std::string out = (tmp_dir() / "ok.h5").string();
-  Result r = run("run " + kTiny + " -o " + out + " --progress never");
+  Result r = run("run " + kTiny + " --force -o " + out + " --progress never");
   CHECK(r.code == 0);
   ledgerfl::metrics::H5Reader h5(out);
   CHECK(h5.rounds() == 5);
@@ -103,7 +103,7 @@ TEST_CASE("every class of bad input exits 2 with a positioned message") {
   };
   for (const auto& c : cases) {
     const std::string path = scenario_with(c.name, c.from, c.to);
-    Result r = run("run " + path + " -o " + (tmp_dir() / "bad.h5").string());
+    Result r = run("run " + path + " --force -o " + (tmp_dir() / "bad.h5").string());
     CHECK_MESSAGE(r.code == 2, c.name << ": " << r.out);
     CHECK_MESSAGE(r.out.find(c.expect) != std::string::npos, c.name << ": " << r.out);
     CHECK_MESSAGE(r.out.find("error: ") == 0, c.name << ": one clear message: " << r.out);
@@ -134,13 +134,13 @@ TEST_CASE("overrides are typed and checked; CLI misuse exits 2") {
 TEST_CASE("results are bit-identical for --threads 1 and --threads 2 (quickstart)") {
   const std::string a = (tmp_dir() / "t1.h5").string(), b = (tmp_dir() / "t2.h5").string();
   const std::string qs = std::string(LEDGERFL_SOURCE_DIR) + "/scenarios/quickstart.toml";
-  REQUIRE(run("run " + qs + " -q --threads 1 -o " + a).code == 0);
-  REQUIRE(run("run " + qs + " -q --threads 2 -o " + b).code == 0);
+  REQUIRE(run("run " + qs + " -q --force --threads 1 -o " + a).code == 0);
+  REQUIRE(run("run " + qs + " -q --force --threads 2 -o " + b).code == 0);
   Result r = run("check " + a + " --golden " + b + " --rtol 0 --atol 0");
   CHECK_MESSAGE(r.code == 0, r.out);
   // and a different seed does change the results (the check has teeth)
   const std::string c = (tmp_dir() / "t3.h5").string();
-  REQUIRE(run("run " + qs + " -q --seed 99 -o " + c).code == 0);
+  REQUIRE(run("run " + qs + " -q --force --seed 99 -o " + c).code == 0);
   CHECK(run("check " + a + " --golden " + c + " --rtol 0 --atol 0").code == 1);
 }
 
@@ -154,8 +154,8 @@ TEST_CASE("a killed run leaves a readable file with every finished round") {
   if (pid == 0) {
     dup2(fds[1], 2);
     close(fds[0]);
-    execl(LEDGERFL_EXE, LEDGERFL_EXE, "run", path.c_str(), "-o", out.c_str(), "--progress",
-          "always", static_cast<char*>(nullptr));
+    execl(LEDGERFL_EXE, LEDGERFL_EXE, "run", path.c_str(), "--force", "-o", out.c_str(),
+          "--progress", "always", static_cast<char*>(nullptr));
     _exit(127);
   }
   close(fds[1]);
@@ -201,7 +201,8 @@ TEST_CASE("sweep runs the Cartesian product and validates every point first") {
   CHECK(rows == 4);
   // Each point equals a plain run with the same overrides (points are independent runs).
   const std::string single = (tmp_dir() / "single.h5").string();
-  REQUIRE(run("run " + kTiny + " -q --set training.lr=0.1 --set rounds.per_round=5 -o " + single)
+  REQUIRE(run("run " + kTiny + " -q --set training.lr=0.1 --set rounds.per_round=5 --force -o " +
+              single)
               .code == 0);
   CHECK(run("check " + single + " --golden " + (dir / "lr=0.1__per_round=5.h5").string() +
             " --rtol 0 --atol 0")
@@ -237,4 +238,61 @@ TEST_CASE("partition min_size and model.init: impossible or unknown values exit 
                 r.out);
   for (const char* s : {"he_normal", "torch_default", "xavier_uniform", "lecun_normal"})
     CHECK_MESSAGE(run("validate " + kTiny + " --set model.init=" + s).code == 0, s);
+}
+
+TEST_CASE("a run never writes over its input, a directory or an existing file without --force") {
+  const std::string scen = scenario_with("precious.toml", "", "");
+  const std::string before = [&] {
+    std::ifstream in(scen);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  }();
+  Result r = run("run " + scen + " -q -o " + scen);
+  CHECK(r.code == 2);
+  CHECK_MESSAGE(r.out.find("is the scenario file itself") != std::string::npos, r.out);
+  r = run("run " + scen + " -q --force -o " + scen);  // not even with --force
+  CHECK(r.code == 2);
+  {
+    std::ifstream in(scen);
+    CHECK(std::string((std::istreambuf_iterator<char>(in)), {}) == before);
+  }
+  r = run("run " + scen + " -q -o " + tmp_dir().string());
+  CHECK(r.code == 2);
+  CHECK_MESSAGE(r.out.find("is a directory") != std::string::npos, r.out);
+
+  const std::string out = (tmp_dir() / "exists.h5").string();
+  fs::remove(out);
+  REQUIRE(run("run " + scen + " -q -o " + out).code == 0);
+  r = run("run " + scen + " -q -o " + out);
+  CHECK(r.code == 2);
+  CHECK_MESSAGE(r.out.find("the file exists; pass --force to overwrite it") != std::string::npos,
+                r.out);
+  CHECK(ledgerfl::metrics::H5Reader(out).rounds() == 5);  // the earlier results are intact
+  CHECK(run("run " + scen + " -q --force -o " + out).code == 0);
+}
+
+TEST_CASE("names that escape runs/, out-of-range seeds and repeated grid keys exit 2") {
+  for (const char* name : {"../../somewhere", "", "a/b", ".."}) {
+    Result r = run("validate " + kTiny + " --set 'simulation.name=\"" + name + "\"'");
+    CHECK_MESSAGE(r.code == 2, name << ": " << r.out);
+    CHECK_MESSAGE(r.out.find("simulation.name") != std::string::npos, r.out);
+    CHECK_MESSAGE(r.out.find("is not a plain file name") != std::string::npos, r.out);
+  }
+  CHECK(run("validate " + kTiny + " --set 'simulation.name=\"fine_name\"'").code == 0);
+  const std::string out = (tmp_dir() / "seed.h5").string();
+  for (const char* seed : {"-1", "99999999999999999999"}) {
+    Result r = run("run " + kTiny + " -q --force --seed " + seed + " -o " + out);
+    CHECK_MESSAGE(r.code == 2, std::string(seed) << ": " << r.out);
+    CHECK_MESSAGE(
+        r.out.find("expected an integer from 0 to 9223372036854775807") != std::string::npos,
+        r.out);
+  }
+  CHECK(run("run " + kTiny + " -q --force --seed 9223372036854775807 -o " + out).code == 0);
+  const fs::path dir = tmp_dir() / "sweep_dup";
+  fs::remove_all(dir);
+  Result r = run("sweep " + kTiny + " --grid simulation.seed=1,2 --grid simulation.seed=3,4 -o " +
+                 dir.string());
+  CHECK(r.code == 2);
+  CHECK_MESSAGE(r.out.find("--grid simulation.seed: the key is given twice") != std::string::npos,
+                r.out);
+  CHECK_FALSE(fs::exists(dir / "index.csv"));
 }
