@@ -365,21 +365,21 @@ TEST_CASE("per-node downlink: k copies into a hub finish at k s / c; per-link at
       CHECK(got[i] == SimTime::ms(ms));
     }
   }
-  // A slow downlink caps a fast uplink (rate = min(up, down)) in both models, and under
-  // per_node it is shared: two senders at 80 Mbit/s into a 8 Mbit/s node take 200 ms.
+  // Node capacities come from the classes, and a link runs at min(upload u, download v).
   core::Engine e;
   NetworkOptions o = fixed_options(3, 0.0, 8e6);
   o.bandwidth_model = BandwidthModel::kPerNode;
   o.bandwidth.names = {"fast", "slow"};
   o.bandwidth.share = {1.0, 0.0};  // everyone fast ...
-  o.bandwidth.upload_bps = {80e6, 8e6};
+  o.bandwidth.upload_bps = {80e6, 1e6};
   o.bandwidth.download_bps = {80e6, 8e6};
   Network fast(e, star(2), o, 1);
   CHECK(fast.upload_bps(0) == 80e6);
-  o.bandwidth.share = {0.0, 1.0};  // ... or everyone slow
+  CHECK(fast.link_bandwidth_bps(1, 0) == 80e6);
+  o.bandwidth.share = {0.0, 1.0};  // ... or everyone slow: up 1, down 8 Mbit/s
   Network slow(e, star(2), o, 1);
   CHECK(slow.download_bps(0) == 8e6);
-  CHECK(slow.link_bandwidth_bps(1, 0) == 8e6);
+  CHECK(slow.link_bandwidth_bps(1, 0) == 1e6);
 }
 
 TEST_CASE("bandwidth classes are drawn by share, one keyed stream per node") {
