@@ -31,6 +31,24 @@ void RegionModel::validate() const {
                                 std::to_string(sum) + ")");
 }
 
+void BandwidthClasses::validate() const {
+  const std::size_t c = names.size();
+  if (c == 0) throw std::invalid_argument("bandwidth: at least one class is needed");
+  if (share.size() != c || upload_bps.size() != c || download_bps.size() != c)
+    throw std::invalid_argument("bandwidth: share, upload and download must have " +
+                                std::to_string(c) + " entries (one per name)");
+  double sum = 0;
+  for (std::size_t i = 0; i < c; ++i) {
+    if (!(upload_bps[i] > 0) || !(download_bps[i] > 0))
+      throw std::invalid_argument("bandwidth: upload and download must be > 0 bit/s");
+    if (!(share[i] >= 0)) throw std::invalid_argument("bandwidth: shares must be >= 0");
+    sum += share[i];
+  }
+  if (std::abs(sum - 1.0) > 1e-6)
+    throw std::invalid_argument("bandwidth: shares must sum to 1 (they sum to " +
+                                std::to_string(sum) + ")");
+}
+
 RegionModel simblock_2019() {
   RegionModel m;
   m.names = {"north_america", "europe", "south_america", "asia_pacific", "japan", "australia"};

@@ -32,6 +32,18 @@ RegionModel simblock_2019();
 // One region with the given mean latency and symmetric bandwidth.
 RegionModel single_region(double latency_ms, double bandwidth_bps);
 
+// Classes of nodes by access bandwidth: a node belongs to class i with probability share[i]
+// (one keyed stream per node) and gets that class's upload and download capacity (bit/s).
+// Empty = every node takes the upload and download of its region.
+struct BandwidthClasses {
+  std::vector<std::string> names;
+  std::vector<double> share, upload_bps, download_bps;
+  std::size_t size() const { return names.size(); }
+  bool empty() const { return names.empty(); }
+  // Throws std::invalid_argument naming the broken rule (shapes, positivity, shares sum to 1).
+  void validate() const;
+};
+
 // Per-message latency distribution around a link's mean latency.
 enum class LatencyKind { kFixed, kNormal, kLognormal, kPareto };
 std::string_view to_string(LatencyKind k);

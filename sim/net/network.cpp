@@ -22,6 +22,12 @@ std::string_view to_string(ClientAttach a) {
 std::string_view to_string(PartitionMode m) {
   return m == PartitionMode::kQueue ? "queue" : "drop";
 }
+std::string_view to_string(BandwidthModel m) {
+  return m == BandwidthModel::kPerNode ? "per_node" : "per_link";
+}
+std::string_view to_string(GossipMode m) {
+  return m == GossipMode::kAnnounce ? "announce" : "flood";
+}
 
 void NetworkOptions::validate() const {
   if (validators == 0) throw std::invalid_argument("network.validators must be >= 1");
@@ -31,6 +37,7 @@ void NetworkOptions::validate() const {
                                 " must be in [1, validators = " + std::to_string(validators) + "]");
   if (relay_delay < core::SimTime{}) throw std::invalid_argument("network.relay_delay >= 0");
   regions.validate();
+  if (!bandwidth.empty()) bandwidth.validate();
   latency.validate();
   for (const auto& c : crashes) {
     if (c.node >= nodes())
@@ -85,6 +92,28 @@ Network::Network(core::Engine& engine, Graph overlay, NetworkOptions options, st
     }
     region_[v] = r;
   }
+  // Capacities: the node's bandwidth class (by share, one keyed stream per node) or its region.
+  up_bps_.resize(n_);
+  down_bps_.resize(n_);
+  const auto& bw = options_.bandwidth;
+  for (NodeId v = 0; v < n_; ++v) {
+    if (bw.empty()) {
+      up_bps_[v] = reg.upload_bps[region_[v]];
+      down_bps_[v] = reg.download_bps[region_[v]];
+      continue;
+    }
+    core::Rng rng(seed_, "net.bandwidth", v);
+    double u = rng.uniform(), acc = 0;
+    std::size_t c = 0;
+    for (; c + 1 < bw.size(); ++c) {
+      acc += bw.share[c];
+      if (u < acc) break;
+    }
+    up_bps_[v] = bw.upload_bps[c];
+    down_bps_[v] = bw.download_bps[c];
+  }
+  up_busy_.assign(n_, core::SimTime{});
+  down_busy_.assign(n_, core::SimTime{});
   up_.assign(n_, 1);
   nbr_ = g.adjacency();
   out_.resize(n_);
@@ -94,7 +123,7 @@ Network::Network(core::Engine& engine, Graph overlay, NetworkOptions options, st
       links_.push_back(Link{u,
                             v,
                             reg.latency_ms[region_[u]][region_[v]],
-                            std::min(reg.upload_bps[region_[u]], reg.download_bps[region_[v]]),
+                            std::min(up_bps_[u], down_bps_[v]),
                             {},
                             core::Rng(seed_, kLatencyStream, id)});
       out_[u].push_back(id);
@@ -178,9 +207,17 @@ void Network::transmit(std::uint32_t link, Hop h) {
     }
   }
   const Message& m = h.gossip != kNone ? gossips_[h.gossip].msg : pending_[h.slot].msg;
-  const core::SimTime start = std::max(now, l.busy_until);
-  const core::SimTime tx = core::SimTime::from_seconds(static_cast<double>(m.bytes) * 8.0 / l.bps);
-  l.busy_until = start + tx;
+  const double bits = static_cast<double>(m.bytes) * 8.0;
+  const core::SimTime tx = core::SimTime::from_seconds(bits / l.bps);
+  // Announce mode: the block follows the inv -> getdata round trip on this link.
+  const core::SimTime ready = h.gossip != kNone && options_.gossip == GossipMode::kAnnounce
+                                  ? now + core::SimTime::from_seconds(2.0 * l.mean_ms * 1e-3)
+                                  : now;
+  const bool per_node = options_.bandwidth_model == BandwidthModel::kPerNode;
+  core::SimTime& busy = per_node ? up_busy_[l.from] : l.busy_until;
+  const core::SimTime start = std::max(ready, busy);
+  busy = start + tx;
+  const core::SimTime sent = busy;
   ++stats_.transmissions;
   if (m.consensus) ++stats_.consensus_messages;
   stats_.bytes += m.bytes;
@@ -190,13 +227,23 @@ void Network::transmit(std::uint32_t link, Hop h) {
     drop(h);
     return;
   }
-  const core::SimTime at = l.busy_until + options_.latency.sample(l.mean_ms, rng);
+  const core::SimTime lat = options_.latency.sample(l.mean_ms, rng);
+  core::SimTime at = sent + lat;
+  if (per_node) {
+    // The bits reach v during [start + lat, sent + lat]; v's downlink takes one transfer at a
+    // time at its own capacity, so the copy is complete when both the sender has pushed it
+    // and the downlink has drained it (a FIFO server in tandem with the uplink).
+    core::SimTime& dbusy = down_busy_[l.to];
+    const core::SimTime dstart = std::max(start + lat, dbusy);
+    at = std::max(at, dstart + core::SimTime::from_seconds(bits / down_bps_[l.to]));
+    dbusy = at;
+  }
   engine_.schedule_at(at, [this, h] { arrive(h); });
 }
 
 void Network::mark_seen(GossipId g, NodeId v) {
   Gossip& G = gossips_[g];
-  G.seen[v] = 1;
+  G.seen[v] = kReceived;
   ++G.reached;
   const core::SimTime dt = engine_.now() - G.start;
   auto need = [&](int pct) { return (static_cast<std::uint64_t>(n_) * pct + 99) / 100; };
@@ -212,7 +259,7 @@ void Network::arrive(Hop h) {
   }
   if (h.gossip != kNone) {
     Gossip& G = gossips_[h.gossip];
-    if (G.seen.empty() || G.seen[h.to]) {
+    if (G.seen.empty() || G.seen[h.to] == kReceived) {
       ++stats_.duplicates;
       return;
     }
@@ -244,8 +291,16 @@ void Network::arrive(Hop h) {
 void Network::relay_now(NodeId at, GossipId g, NodeId exclude) {
   if (!up_[at]) return;
   const auto& nb = nbr_[at];
+  const bool announce = options_.gossip == GossipMode::kAnnounce;
   for (std::size_t i = 0; i < nb.size(); ++i) {
     if (nb[i] == exclude) continue;
+    if (announce) {
+      // A neighbour that has the message, or has requested it from an earlier announcer,
+      // ignores this inv.
+      auto& s = gossips_[g].seen;
+      if (s.empty() || s[nb[i]] != 0) continue;
+      s[nb[i]] = kRequested;
+    }
     transmit(out_[at][i], Hop{g, kNone, at, nb[i]});
   }
 }
@@ -269,7 +324,7 @@ void Network::relay(NodeId at, GossipId g) {
 
 bool Network::seen(GossipId g, NodeId v) const {
   const auto& s = gossips_[g].seen;
-  return !s.empty() && s[v] != 0;
+  return !s.empty() && s[v] == kReceived;
 }
 std::uint32_t Network::reached(GossipId g) const {
   return gossips_[g].reached;

@@ -45,8 +45,22 @@ class Receiver {
 
 enum class ClientAttach { kValidators, kOverlay };
 enum class PartitionMode { kDrop, kQueue };
+// Who owns bandwidth. kPerLink: every directed link transmits one message after another at
+// min(upload u, download v), independently of the node's other links (SimBlock's link rule,
+// and this simulator's original model). kPerNode: a node's uplink sends one transfer at a time
+// (FIFO over all its links) and its downlink receives one at a time, so k concurrent copies
+// of a block take k times as long (see sim/net/README.md for the model and its sources).
+enum class BandwidthModel { kPerLink, kPerNode };
+// How gossip is relayed. kFlood: the full message goes to every neighbour except the sender
+// (duplicates are suppressed at the receiver). kAnnounce: Bitcoin's inv/getdata — a node
+// announces to its neighbours; a neighbour that has neither the message nor a pending request
+// requests it from this (first) announcer, which sends it after the inv + getdata round trip
+// (2 x the link's mean latency). Each node then downloads each message about once.
+enum class GossipMode { kFlood, kAnnounce };
 std::string_view to_string(ClientAttach a);
 std::string_view to_string(PartitionMode m);
+std::string_view to_string(BandwidthModel m);
+std::string_view to_string(GossipMode m);
 
 struct Crash {
   NodeId node = 0;
@@ -66,7 +80,10 @@ struct NetworkOptions {
   std::uint32_t client_degree = 1;  // validators each client connects to (kValidators)
   core::SimTime relay_delay;        // per-hop processing delay before a gossip relay
   PartitionMode partition_mode = PartitionMode::kDrop;
+  BandwidthModel bandwidth_model = BandwidthModel::kPerLink;
+  GossipMode gossip = GossipMode::kFlood;
   RegionModel regions = simblock_2019();
+  BandwidthClasses bandwidth;  // empty: per-region upload/download
   LatencyOptions latency;
   std::vector<Crash> crashes;
   std::vector<Partition> partitions;
@@ -113,6 +130,9 @@ class Network {
   // Mean latency (ms) and bandwidth (bit/s) of the directed link u -> v (must be adjacent).
   double link_latency_ms(NodeId u, NodeId v) const;
   double link_bandwidth_bps(NodeId u, NodeId v) const;
+  // A node's own upload and download capacity (bit/s): its class's, or its region's.
+  double upload_bps(NodeId v) const { return up_bps_[v]; }
+  double download_bps(NodeId v) const { return down_bps_[v]; }
 
   // Gossip flood from `origin` with duplicate suppression: every node relays a message once,
   // to every neighbour except the one it came from, after relay_delay.
@@ -162,8 +182,9 @@ class Network {
     std::uint32_t reached = 0;
     core::SimTime t50 = core::SimTime::max(), t90 = core::SimTime::max(),
                   t100 = core::SimTime::max();
-    std::vector<std::uint8_t> seen;
+    std::vector<std::uint8_t> seen;  // 0, kReceived, or kRequested (announce mode)
   };
+  static constexpr std::uint8_t kReceived = 1, kRequested = 2;
 
   std::uint32_t alloc(const Pending& p);
   std::uint32_t link_id(NodeId u, NodeId v) const;
@@ -171,6 +192,15 @@ class Network {
   void arrive(Hop h);
   void drop(Hop h) {
     if (h.slot != kNone) free_.push_back(h.slot);
+    unclaim(h);
+  }
+  // Announce mode: a lost or dropped transfer frees the receiver's request, so a later
+  // announcer can serve it.
+  void unclaim(Hop h) {
+    if (h.gossip != kNone) {
+      auto& s = gossips_[h.gossip].seen;
+      if (!s.empty() && s[h.to] == kRequested) s[h.to] = 0;
+    }
   }
   // Whether node v can act on a message now; a message reaching a down node is counted as
   // dropped.
@@ -191,6 +221,9 @@ class Network {
   Receiver* receiver_ = nullptr;
   std::vector<std::uint32_t> region_;
   std::vector<std::uint8_t> up_;
+  std::vector<double> up_bps_, down_bps_;  // per-node capacities (bit/s)
+  // Per-node model: when each node's uplink and downlink finish their last reserved transfer.
+  std::vector<core::SimTime> up_busy_, down_busy_;
   std::vector<std::vector<NodeId>> nbr_;         // sorted neighbours
   std::vector<std::vector<std::uint32_t>> out_;  // out_[u][i] = link id to nbr_[u][i]
   std::vector<Link> links_;

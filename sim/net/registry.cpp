@@ -129,6 +129,32 @@ void register_builtin_net(NetRegistries& r) {
                   return m;
                 });
 
+  r.bandwidth.add({"regions",
+                   "every node takes the upload and download bandwidth of its region "
+                   "([network.regions])",
+                   {}},
+                  [](const ParamView&) { return BandwidthClasses{}; });
+  r.bandwidth.add(
+      {"classes",
+       "classes of nodes by access link: a node joins class i with probability share[i] and "
+       "gets its upload and download capacity",
+       {{"names", "list<string>", "", "", "class names"},
+        {"share", "list<float>", "", "", "fraction of nodes per class (sums to 1)"},
+        {"upload", "list<float>", "", "bit/s", "upload capacity per class"},
+        {"download", "list<float>", "", "bit/s", "download capacity per class"}}},
+      [](const ParamView& p) {
+        BandwidthClasses c;
+        c.names = p.string_list("names", std::nullopt);
+        c.share = p.number_list("share", std::nullopt, Bounds::probability());
+        c.upload_bps = p.number_list("upload", std::nullopt, Bounds::positive());
+        c.download_bps = p.number_list("download", std::nullopt, Bounds::positive());
+        guarded(p, "share", [&] {
+          c.validate();
+          return 0;
+        });
+        return c;
+      });
+
   const std::vector<scenario::ParamDoc> common = {
       {"jitter", "duration", "0ms", "s", "uniform extra delay in [0, jitter)"},
       {"loss", "float", "0.0", "", "probability that a transmission is lost"}};
@@ -184,6 +210,7 @@ void add_to_catalog(const NetRegistries& r, scenario::Catalog& c) {
   c.add(r.topologies);
   c.add(r.regions);
   c.add(r.latency);
+  c.add(r.bandwidth);
 }
 
 std::vector<scenario::ParamDoc> network_table_docs() {
@@ -197,9 +224,18 @@ std::vector<scenario::ParamDoc> network_table_docs() {
       {"relay_delay", "duration", "0ms", "s", "per-hop processing delay before gossip relay"},
       {"partition_mode", "string", "drop", "",
        "messages across a partition: 'drop' (lost) or 'queue' (sent when it heals)"},
+      {"bandwidth_model", "string", "per_link", "",
+       "'per_link': each link sends one message after another at min(up u, down v); "
+       "'per_node': each node's uplink sends, and its downlink receives, one transfer at a "
+       "time (FIFO), shared by all its links"},
+      {"gossip", "string", "flood", "",
+       "'flood': full copies to every neighbour but the sender; 'announce': inv/getdata, a "
+       "node requests a message once, from its first announcer, after a 2-latency round trip"},
       {"topology", "table", "{type = \"complete\"}", "", "overlay generator (see topology)"},
       {"regions", "table", "{type = \"simblock_2019\"}", "", "region tables (see regions)"},
       {"latency", "table", "{type = \"fixed\"}", "", "per-message latency (see latency)"},
+      {"bandwidth", "table", "{type = \"regions\"}", "",
+       "per-node upload/download capacities (see bandwidth)"},
       {"crash", "array of tables", "[]", "",
        "[[network.crash]] node = id, at = duration, recover = duration (optional)"},
       {"partition", "array of tables", "[]", "",
@@ -226,6 +262,15 @@ NetworkSpec read_network(const ParamView& net, std::uint64_t seed, const NetRegi
   static constexpr std::array<std::string_view, 2> kModes = {"drop", "queue"};
   o.partition_mode = net.choice("partition_mode", kModes, "drop") == "queue" ? PartitionMode::kQueue
                                                                              : PartitionMode::kDrop;
+  static constexpr std::array<std::string_view, 2> kBw = {"per_link", "per_node"};
+  o.bandwidth_model = net.choice("bandwidth_model", kBw, "per_link") == "per_node"
+                          ? BandwidthModel::kPerNode
+                          : BandwidthModel::kPerLink;
+  static constexpr std::array<std::string_view, 2> kGossip = {"flood", "announce"};
+  o.gossip = net.choice("gossip", kGossip, "flood") == "announce" ? GossipMode::kAnnounce
+                                                                  : GossipMode::kFlood;
+  ParamView bw = net.table("bandwidth");
+  o.bandwidth = regs.bandwidth.get(bw, "type", "regions").factory(bw);
   ParamView reg = net.table("regions");
   o.regions = regs.regions.get(reg, "type", "simblock_2019").factory(reg);
   ParamView lat = net.table("latency");

@@ -19,6 +19,8 @@ using TopologyFactory =
     std::function<Graph(const scenario::ParamView& p, std::uint32_t n, std::uint64_t seed)>;
 // Builds the region tables from [network.regions].
 using RegionFactory = std::function<RegionModel(const scenario::ParamView& p)>;
+// Builds the per-node bandwidth classes from [network.bandwidth] (empty = per region).
+using BandwidthFactory = std::function<BandwidthClasses(const scenario::ParamView& p)>;
 // Reads a latency distribution from [network.latency].
 using LatencyFactory = std::function<LatencyOptions(const scenario::ParamView& p)>;
 
@@ -26,6 +28,7 @@ struct NetRegistries {
   scenario::Registry<TopologyFactory> topologies{"topology", "[network.topology] type = ..."};
   scenario::Registry<RegionFactory> regions{"regions", "[network.regions] type = ..."};
   scenario::Registry<LatencyFactory> latency{"latency", "[network.latency] type = ..."};
+  scenario::Registry<BandwidthFactory> bandwidth{"bandwidth", "[network.bandwidth] type = ..."};
 };
 
 void register_builtin_net(NetRegistries& r);

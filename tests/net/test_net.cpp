@@ -1,6 +1,8 @@
 // Tests of sim/net: topologies, link timing and queueing, gossip, unicast, faults, scenario reads.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "sim/core/engine.hpp"
@@ -275,4 +277,207 @@ fraction = 0.5
       scenario::Document::parse("[network.topology]\ntype = \"random_regullar\"\n", "b.toml");
   CHECK_THROWS_WITH_AS(read_network(bad->root().table("network"), 1, regs),
                        doctest::Contains("random_regular"), scenario::InputError);
+}
+
+namespace {
+
+Graph star(std::uint32_t leaves) {
+  Graph g{leaves + 1, {}};
+  for (NodeId v = 1; v <= leaves; ++v) g.edges.emplace_back(0, v);
+  return g;
+}
+
+// Digest of every delivery time of a fixed mixed workload (gossip from two origins, unicasts)
+// on SimBlock's regions with Pareto latencies and per-link queues.
+std::uint64_t per_link_digest(const NetworkOptions& base) {
+  core::Engine e;
+  NetworkOptions o = base;
+  o.validators = 200;
+  o.latency.kind = LatencyKind::kPareto;
+  o.latency.shape = 3.0;
+  o.relay_delay = SimTime::ms(3);
+  Network net(e, random_regular(200, 6, 21), o, 9);
+  Recorder rec;
+  rec.engine = &e;
+  net.set_receiver(&rec);
+  net.broadcast(0, msg(250000));
+  net.broadcast(77, msg(1200));
+  for (NodeId v = 1; v < 40; ++v) net.send(v, 199 - v, msg(5000 + v, v));
+  e.run();
+  std::uint64_t h = 1469598103934665603ull;
+  auto mix = [&](std::uint64_t x) { h = (h ^ x) * 1099511628211ull; };
+  for (const auto& [v, t] : rec.gossip_time) mix(v), mix(static_cast<std::uint64_t>(t.count_ns()));
+  for (const auto& [t, m] : rec.unicast) mix(m.a), mix(static_cast<std::uint64_t>(t.count_ns()));
+  return h;
+}
+
+}  // namespace
+
+TEST_CASE("per-node uplink: k copies from a hub finish at k s / c; per-link at s / c each") {
+  const std::uint32_t k = 5;
+  const double c = 8e6;           // bit/s
+  const std::int64_t s = 100000;  // bytes: s / c = 100 ms
+  const SimTime lat = SimTime::ms(20);
+  for (BandwidthModel model : {BandwidthModel::kPerNode, BandwidthModel::kPerLink}) {
+    CAPTURE(to_string(model));
+    core::Engine e;
+    NetworkOptions o = fixed_options(k + 1, 20.0, c);
+    o.bandwidth_model = model;
+    Network net(e, star(k), o, 1);
+    Recorder rec;
+    rec.engine = &e;
+    net.set_receiver(&rec);
+    for (NodeId v = 1; v <= k; ++v) net.send(0, v, msg(s, v));
+    e.run();
+    REQUIRE(rec.unicast.size() == k);
+    for (std::size_t i = 0; i < k; ++i) {
+      CHECK(rec.unicast[i].second.a == i + 1);  // FIFO over the hub's links
+      const SimTime expect = model == BandwidthModel::kPerNode
+                                 ? lat + SimTime::ms(100 * static_cast<std::int64_t>(i + 1))
+                                 : lat + SimTime::ms(100);
+      CHECK(rec.unicast[i].first == expect);
+    }
+  }
+}
+
+TEST_CASE("per-node downlink: k copies into a hub finish at k s / c; per-link at s / c") {
+  const std::uint32_t k = 4;
+  const std::int64_t s = 100000;  // 100 ms at 8 Mbit/s
+  for (BandwidthModel model : {BandwidthModel::kPerNode, BandwidthModel::kPerLink}) {
+    CAPTURE(to_string(model));
+    core::Engine e;
+    NetworkOptions o = fixed_options(k + 1, 20.0, 8e6);
+    o.bandwidth_model = model;
+    Network net(e, star(k), o, 1);
+    Recorder rec;
+    rec.engine = &e;
+    net.set_receiver(&rec);
+    for (NodeId v = 1; v <= k; ++v) net.send(v, 0, msg(s, v));  // each leaf has its own uplink
+    e.run();
+    REQUIRE(rec.unicast.size() == k);
+    std::vector<SimTime> got;
+    for (const auto& [t, m] : rec.unicast) got.push_back(t);
+    std::sort(got.begin(), got.end());
+    for (std::size_t i = 0; i < k; ++i) {
+      const std::int64_t ms = model == BandwidthModel::kPerNode
+                                  ? 20 + 100 * static_cast<std::int64_t>(i + 1)
+                                  : 20 + 100;
+      CHECK(got[i] == SimTime::ms(ms));
+    }
+  }
+  // Node capacities come from the classes, and a link runs at min(upload u, download v).
+  core::Engine e;
+  NetworkOptions o = fixed_options(3, 0.0, 8e6);
+  o.bandwidth_model = BandwidthModel::kPerNode;
+  o.bandwidth.names = {"fast", "slow"};
+  o.bandwidth.share = {1.0, 0.0};  // everyone fast ...
+  o.bandwidth.upload_bps = {80e6, 1e6};
+  o.bandwidth.download_bps = {80e6, 8e6};
+  Network fast(e, star(2), o, 1);
+  CHECK(fast.upload_bps(0) == 80e6);
+  CHECK(fast.link_bandwidth_bps(1, 0) == 80e6);
+  o.bandwidth.share = {0.0, 1.0};  // ... or everyone slow: up 1, down 8 Mbit/s
+  Network slow(e, star(2), o, 1);
+  CHECK(slow.download_bps(0) == 8e6);
+  CHECK(slow.link_bandwidth_bps(1, 0) == 1e6);
+}
+
+TEST_CASE("bandwidth classes are drawn by share, one keyed stream per node") {
+  core::Engine e;
+  NetworkOptions o = fixed_options(2000, 10.0, 1e6);
+  o.bandwidth.names = {"home", "datacentre"};
+  o.bandwidth.share = {0.3, 0.7};
+  o.bandwidth.upload_bps = {1e6, 100e6};
+  o.bandwidth.download_bps = {10e6, 100e6};
+  Network net(e, random_regular(2000, 4, 3), o, 5);
+  int home = 0;
+  for (NodeId v = 0; v < 2000; ++v) {
+    const bool h = net.upload_bps(v) == 1e6;
+    CHECK(net.download_bps(v) == (h ? 10e6 : 100e6));
+    home += h ? 1 : 0;
+  }
+  CHECK(std::abs(home - 600) < 4 * std::sqrt(2000 * 0.3 * 0.7));  // binomial, 4 sd
+}
+
+// per_link_digest(NetworkOptions{}) computed by the network code of commit 6803c48.
+constexpr std::uint64_t kPerLinkDigest = 10930553712243803346ull;
+
+TEST_CASE("per_link (the default) reproduces the original model bit for bit") {
+  NetworkOptions o;  // SimBlock regions, per-link queues, flooding
+  REQUIRE(o.bandwidth_model == BandwidthModel::kPerLink);
+  REQUIRE(o.gossip == GossipMode::kFlood);
+  // Digest recorded with the code before per-node bandwidth existed (commit 6803c48).
+  CHECK(per_link_digest(o) == kPerLinkDigest);
+  o.bandwidth_model = BandwidthModel::kPerNode;
+  CHECK(per_link_digest(o) != kPerLinkDigest);  // the models do differ on this workload
+}
+
+TEST_CASE("announce gossip: every node downloads a message once; per-node runs are deterministic") {
+  auto run = [](std::uint64_t seed, BandwidthModel model) {
+    core::Engine e;
+    NetworkOptions o;
+    o.validators = 500;
+    o.bandwidth_model = model;
+    o.gossip = GossipMode::kAnnounce;
+    o.latency.kind = LatencyKind::kLognormal;
+    o.relay_delay = SimTime::ms(50);
+    o.bandwidth.names = {"slow", "fast"};
+    o.bandwidth.share = {0.4, 0.6};
+    o.bandwidth.upload_bps = {1e6, 100e6};
+    o.bandwidth.download_bps = {10e6, 100e6};
+    Network net(e, random_regular(500, 8, 4), o, seed);
+    Recorder rec;
+    rec.engine = &e;
+    net.set_receiver(&rec);
+    GossipId g = net.broadcast(3, msg(500000));
+    e.run();
+    CHECK(net.reached(g) == 500);
+    CHECK(net.stats().transmissions == 499);  // one request per node, never a duplicate
+    CHECK(net.stats().duplicates == 0);
+    std::vector<std::int64_t> t;
+    for (const auto& [v, when] : rec.gossip_time) t.push_back(when.count_ns());
+    t.push_back(net.propagation(g, 90).count_ns());
+    return t;
+  };
+  const auto a = run(1, BandwidthModel::kPerNode);
+  CHECK(a == run(1, BandwidthModel::kPerNode));
+  CHECK(a != run(2, BandwidthModel::kPerNode));
+  // Serialising a node's uploads can only delay the 90 % point relative to independent links.
+  const auto pl = run(1, BandwidthModel::kPerLink);
+  CHECK(a.back() > pl.back());
+}
+
+TEST_CASE("[network] bandwidth keys are read with positioned errors") {
+  NetRegistries regs;
+  register_builtin_net(regs);
+  auto doc = scenario::Document::parse(R"(
+[network]
+validators = 10
+bandwidth_model = "per_node"
+gossip = "announce"
+[network.bandwidth]
+type = "classes"
+names = ["home", "dc"]
+share = [0.25, 0.75]
+upload = [1e6, 1e8]
+download = [1e7, 1e8]
+)",
+                                       "t.toml");
+  NetworkSpec spec = read_network(doc->root().table("network"), 1, regs);
+  doc->check_unused();
+  CHECK(spec.options.bandwidth_model == BandwidthModel::kPerNode);
+  CHECK(spec.options.gossip == GossipMode::kAnnounce);
+  CHECK(spec.options.bandwidth.size() == 2);
+  CHECK(spec.options.bandwidth.download_bps[0] == 1e7);
+
+  auto bad_share = scenario::Document::parse(
+      "[network.bandwidth]\ntype = \"classes\"\nnames = [\"a\", \"b\"]\nshare = [0.5, 0.4]\n"
+      "upload = [1e6, 1e6]\ndownload = [1e6, 1e6]\n",
+      "b.toml");
+  CHECK_THROWS_WITH_AS(read_network(bad_share->root().table("network"), 1, regs),
+                       doctest::Contains("shares must sum to 1"), scenario::InputError);
+  auto bad_model =
+      scenario::Document::parse("[network]\nbandwidth_model = \"per_nod\"\n", "c.toml");
+  CHECK_THROWS_WITH_AS(read_network(bad_model->root().table("network"), 1, regs),
+                       doctest::Contains("per_node"), scenario::InputError);
 }
