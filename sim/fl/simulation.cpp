@@ -638,6 +638,9 @@ std::unique_ptr<FlSimulation> FlSimulation::build(const ParamView& root, std::ui
         rp.fail("stragglers", "= \"fedprox\" draws local epochs; it needs training.steps = 0 (is " +
                                   std::to_string(lo.steps) + ")");
     }
+    for (const char* key : {"straggler_fraction", "straggler_policy"})
+      if (!ro.fedprox_stragglers && rp.has(key))
+        rp.fail(key, "is read only with rounds.stragglers = \"fedprox\" (here \"" + mode + "\")");
   } else {
     ro.concurrency = static_cast<std::size_t>(rp.integer("concurrency", 0, Bounds::non_negative()));
     if (ro.concurrency != 0 && ro.concurrency < ro.per_round)

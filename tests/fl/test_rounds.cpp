@@ -409,9 +409,11 @@ TEST_CASE("fedprox stragglers: bad options name the key") {
                     doctest::Contains("rounds.straggler_fraction"));
   CHECK_THROWS_WITH(run_text(base + "stragglers = \"fedprox\"\nstraggler_policy = \"wait\"\n"),
                     doctest::Contains("rounds.straggler_policy"));
-  // Only the fedprox mode reads the fraction: elsewhere it is an unused key.
+  // Only the fedprox mode reads the fraction and the policy.
   CHECK_THROWS_WITH(run_text(base + "straggler_fraction = 0.5\n"),
                     doctest::Contains("rounds.straggler_fraction"));
+  CHECK_THROWS_WITH(run_text(base + "stragglers = \"partial\"\nstraggler_policy = \"drop\"\n"),
+                    doctest::Contains("only with rounds.stragglers = \"fedprox\""));
   std::string steps = base + "stragglers = \"fedprox\"\n";
   steps.replace(steps.find("epochs = 2"), 10, "steps = 5");
   CHECK_THROWS_WITH(run_text(steps), doctest::Contains("training.steps"));
