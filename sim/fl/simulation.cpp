@@ -16,6 +16,7 @@
 #include <tbb/partitioner.h>
 #include <Eigen/Core>
 
+#include "models/data/shared_federated.hpp"
 #include "models/nn/trainer.hpp"
 #include "sim/agents/device.hpp"
 #include "sim/core/engine.hpp"
@@ -53,6 +54,28 @@ std::vector<std::size_t> sample_without_replacement(std::size_t n, std::size_t m
   return out;
 }
 
+}  // namespace
+
+StragglerDraw draw_stragglers(std::uint64_t seed, std::int64_t round,
+                              std::span<const std::size_t> training, double fraction, int epochs) {
+  core::Rng rng(seed, "straggler", 0, static_cast<std::uint64_t>(round));
+  const double target = fraction * static_cast<double>(training.size());
+  const double whole = std::floor(target);
+  // Stochastic rounding: the expected count is f n, and exactly f n when that is whole (the
+  // draw is still made, so the stream is used the same way for every f).
+  const bool extra = rng.uniform() < target - whole;
+  const auto count = std::min(training.size(), static_cast<std::size_t>(whole) + (extra ? 1 : 0));
+  StragglerDraw d;
+  d.positions = sample_without_replacement(training.size(), count, rng);
+  d.epochs.reserve(count);
+  for (std::size_t p : d.positions) {
+    core::Rng e(seed, "straggler_epochs", training[p], static_cast<std::uint64_t>(round));
+    d.epochs.push_back(1 + static_cast<int>(e.below(static_cast<std::uint64_t>(epochs))));
+  }
+  return d;
+}
+
+namespace {
 using Snapshot = std::shared_ptr<const std::vector<float>>;
 
 // One unit of client work: train `client` from `start` (model version `start_version`).
@@ -64,6 +87,7 @@ struct Task {
   Snapshot start;
   double staleness = 0.0;
   std::int64_t steps = 0;  // > 0: partial work, this many local steps (FedProx stragglers)
+  int epochs = 0;          // > 0: this many local epochs instead of training.epochs
 };
 
 struct TaskResult {
@@ -101,6 +125,7 @@ struct FlSimulation::Impl {
   std::vector<std::size_t> schedule;  // execution order of a batch's tasks
   std::vector<std::size_t> sizes;     // their clients' sample counts
   std::vector<float> aggregate;
+  data::Dataset train_eval;  // fixed sample of the union of the clients' training data
 
   // Simulated time of a client's round: communication (model download + update upload, each
   // with the one-way latency) plus compute (examples x FLOPs per sample / device FLOP/s).
@@ -157,6 +182,7 @@ struct FlSimulation::Impl {
             nn::SgdOptions o = base;
             o.lr = local.lr_at(t.round);
             if (t.steps > 0) o.steps = t.steps;
+            if (t.epochs > 0) o.epochs = t.epochs;
             core::Rng rng(seed, "local_train", t.client, t.key);
             auto shuffle = [&rng](std::span<std::uint32_t> v) { rng.shuffle(v); };
             TaskResult& r = results[i];
@@ -183,8 +209,8 @@ struct FlSimulation::Impl {
     ++version;
   }
 
-  nn::EvalResult evaluate() {
-    const data::Dataset& test = data->test_set();
+  // The global model on a data set (the test set, or the train_eval sample), in fixed chunks.
+  nn::EvalResult evaluate(const data::Dataset& test) {
     const std::size_t n = test.size();
     const std::size_t chunks = (n + kEvalChunk - 1) / kEvalChunk;
     std::vector<nn::EvalResult> parts(chunks);
@@ -210,6 +236,64 @@ struct FlSimulation::Impl {
     return total;
   }
 
+  // Draws the train_eval sample once, from the keyed stream ("train_eval", 0, 0), so memory is
+  // O(budget) plus one client however many clients are registered:
+  //  - the union holds N <= budget samples: all of them (clients in id order);
+  //  - shared data (a partitioned data set; a client's rows cost nothing to reach): budget of
+  //    the N rows, uniformly without replacement (Floyd), walking the clients in id order;
+  //  - generated data (materialising a client costs its whole size): whole clients drawn
+  //    uniformly without replacement, in draw order, until budget samples (the last client
+  //    contributes its first rows), so generation costs about `budget` samples.
+  void build_train_eval(std::size_t budget) {
+    if (budget == 0) return;
+    std::uint64_t total = 0;
+    for (std::size_t c = 0; c < num_clients; ++c) total += data->client_size(c);
+    const std::size_t m = total <= budget ? static_cast<std::size_t>(total) : budget;
+    const int dim = data->input_dim();
+    train_eval.name = "train_eval";
+    train_eval.num_classes = data->num_classes();
+    train_eval.features.resize(static_cast<Eigen::Index>(m), dim);
+    train_eval.labels.resize(m);
+    data::Dataset buffer;
+    std::vector<std::uint32_t> rows;
+    std::size_t out = 0;
+    auto copy = [&](const nn::ShardView& v, std::size_t i) {
+      const std::size_t row = v.rows[i];
+      std::copy_n(v.features + row * static_cast<std::size_t>(v.dim), v.dim,
+                  train_eval.features.data() + out * static_cast<std::size_t>(dim));
+      train_eval.labels[out++] = v.labels[row];
+    };
+    core::Rng rng(seed, "train_eval", 0, 0);
+    if (total <= budget) {
+      for (std::size_t c = 0; c < num_clients; ++c) {
+        if (data->client_size(c) == 0) continue;
+        const nn::ShardView v = data->client_train(c, buffer, rows);
+        for (std::size_t i = 0; i < v.rows.size(); ++i) copy(v, i);
+      }
+    } else if (dynamic_cast<const data::SharedFederatedData*>(data.get()) != nullptr) {
+      const std::vector<std::size_t> picks =
+          sample_without_replacement(static_cast<std::size_t>(total), m, rng);
+      std::size_t j = 0;
+      std::uint64_t lo = 0;
+      for (std::size_t c = 0; c < num_clients && j < m; ++c) {
+        const std::uint64_t hi = lo + data->client_size(c);
+        if (picks[j] < hi) {
+          const nn::ShardView v = data->client_train(c, buffer, rows);
+          for (; j < m && picks[j] < hi; ++j) copy(v, static_cast<std::size_t>(picks[j] - lo));
+        }
+        lo = hi;
+      }
+    } else {
+      std::unordered_set<std::size_t> taken;
+      while (out < m) {  // total > m, so clients remain while out < m
+        const auto c = static_cast<std::size_t>(rng.below(num_clients));
+        if (!taken.insert(c).second || data->client_size(c) == 0) continue;
+        const nn::ShardView v = data->client_train(c, buffer, rows);
+        for (std::size_t i = 0; i < v.rows.size() && out < m; ++i) copy(v, i);
+      }
+    }
+  }
+
   bool eval_round(std::int64_t r) const {
     return r == opts.rounds || (opts.eval_every > 0 && r % opts.eval_every == 0);
   }
@@ -220,14 +304,21 @@ struct FlSimulation::Impl {
     core::RoundSummary row;
     row.add("round", r);
     row.add("sim_time_s", now.seconds());
-    double acc = kNaN, loss = kNaN;
+    double acc = kNaN, loss = kNaN, train_acc = kNaN, train_loss = kNaN;
     if (eval_round(r)) {
-      const nn::EvalResult e = evaluate();
+      const nn::EvalResult e = evaluate(data->test_set());
       acc = e.count ? static_cast<double>(e.correct) / e.count : kNaN;
       loss = e.count ? e.loss_sum / e.count : kNaN;
+      if (train_eval.size() > 0) {
+        const nn::EvalResult g = evaluate(train_eval);
+        train_acc = static_cast<double>(g.correct) / g.count;
+        train_loss = g.loss_sum / g.count;
+      }
     }
     row.add("test_accuracy", acc);
     row.add("test_loss", loss);
+    row.add("global_train_loss", train_loss);
+    row.add("global_train_accuracy", train_acc);
     double loss_w = 0.0, wsum = 0.0, norm = 0.0, stale = 0.0;
     std::int64_t examples = 0;
     for (std::size_t i = 0; i < tasks.size(); ++i) {
@@ -258,10 +349,18 @@ void FlSimulation::Impl::run_sync(core::Engine& engine, core::RunSink& sink) {
   struct RoundState {
     std::int64_t r = 0;
     SimTime t0;
-    std::vector<std::pair<std::size_t, std::int64_t>> arrived;  // (client, partial steps)
+    struct Arrival {
+      std::size_t client;
+      std::int64_t steps;  // > 0: partial work in steps (deadline mode "partial")
+      int epochs;          // > 0: a kept FedProx straggler's epochs
+      bool operator<(const Arrival& o) const { return client < o.client; }
+    };
+    std::vector<Arrival> arrived;
     std::vector<core::EventId> arrivals;
     core::EventId deadline;
     std::int64_t participants = 0, offline = 0, crashed = 0, alive = 0, partial = 0;
+    std::int64_t stragglers = 0;  // "fedprox": devices drawn as stragglers this round
+    std::size_t expected = 0;     // "fedprox": updates the round waits for
     bool closed = false;
     std::chrono::steady_clock::time_point wall0;
   } st;
@@ -275,9 +374,10 @@ void FlSimulation::Impl::run_sync(core::Engine& engine, core::RunSink& sink) {
     std::vector<Task> tasks;
     tasks.reserve(st.arrived.size());
     std::sort(st.arrived.begin(), st.arrived.end());  // math order independent of arrival ties
-    for (const auto& [c, steps] : st.arrived) {
-      tasks.push_back({c, static_cast<std::uint64_t>(st.r), st.r, version, snapshot, 0.0, steps});
-      st.partial += steps > 0;
+    for (const auto& a : st.arrived) {
+      tasks.push_back({a.client, static_cast<std::uint64_t>(st.r), st.r, version, snapshot, 0.0,
+                       a.steps, a.epochs});
+      st.partial += a.steps > 0 || (a.epochs > 0 && a.epochs < local.epochs);
     }
     train_batch(tasks);
     if (!tasks.empty()) {
@@ -291,6 +391,7 @@ void FlSimulation::Impl::run_sync(core::Engine& engine, core::RunSink& sink) {
     row.add("dropped_offline", st.offline);
     row.add("dropped_crashed", st.crashed);
     row.add("partial_updates", st.partial);
+    row.add("stragglers", st.stragglers);
     row.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - st.wall0).count();
     sink.on_round(row);
     sink.flush();
@@ -311,6 +412,7 @@ void FlSimulation::Impl::run_sync(core::Engine& engine, core::RunSink& sink) {
     core::Rng rng(seed, "select", 0, static_cast<std::uint64_t>(r));
     const std::vector<std::size_t> chosen = sample_without_replacement(num_clients, m, rng);
     st.participants = static_cast<std::int64_t>(chosen.size());
+    std::vector<std::size_t> training;  // selected, online and not crashing
     for (std::size_t c : chosen) {
       if (!population->online(c, r)) {
         ++st.offline;
@@ -320,10 +422,31 @@ void FlSimulation::Impl::run_sync(core::Engine& engine, core::RunSink& sink) {
         ++st.crashed;
         continue;
       }
-      ++st.alive;
+      training.push_back(c);
+    }
+    st.alive = static_cast<std::int64_t>(training.size());
+    // "fedprox": which of the training devices straggle, and their epochs.
+    StragglerDraw straggling;
+    if (opts.fedprox_stragglers) {
+      straggling = draw_stragglers(seed, r, training, opts.straggler_fraction, local.epochs);
+      const std::size_t count = straggling.positions.size();
+      st.stragglers = static_cast<std::int64_t>(count);
+      st.expected = opts.keep_stragglers ? training.size() : training.size() - count;
+    }
+    std::size_t next_straggler = 0;
+    for (std::size_t pos = 0; pos < training.size(); ++pos) {
+      const std::size_t c = training[pos];
       const ClientTiming timing = client_timing(c, data->client_size(c));
       double secs = timing.total_s();
       std::int64_t steps = 0;
+      int epochs = 0;
+      if (next_straggler < straggling.positions.size() &&
+          straggling.positions[next_straggler] == pos) {
+        epochs = straggling.epochs[next_straggler++];
+        if (!opts.keep_stragglers) continue;  // FedAvg: dropped, the server does not wait
+        secs = timing.comm_s + timing.per_example_s * static_cast<double>(data->client_size(c)) *
+                                   static_cast<double>(epochs);
+      }
       if (opts.partial_work && secs > opts.deadline.seconds()) {
         // As many whole minibatch steps as fit before the deadline (at least one, else the
         // client is a straggler like any other).
@@ -337,14 +460,19 @@ void FlSimulation::Impl::run_sync(core::Engine& engine, core::RunSink& sink) {
       }
       st.arrivals.push_back(engine.schedule_in(
           SimTime::from_seconds(secs),
-          [&, c, steps] {
+          [&, c, steps, epochs] {
             if (st.closed) return;
-            st.arrived.emplace_back(c, steps);
-            if (st.arrived.size() >= opts.per_round) close_round();
+            st.arrived.push_back({c, steps, epochs});
+            if (st.arrived.size() >= opts.per_round ||
+                (opts.fedprox_stragglers && st.arrived.size() >= st.expected))
+              close_round();
           },
           /*phase=*/1));
     }
-    st.deadline = engine.schedule_in(opts.deadline, close_round, /*phase=*/2);
+    // "fedprox" with nothing to wait for (every device dropped): the round closes at once.
+    const bool nothing_expected = opts.fedprox_stragglers && st.expected == 0;
+    st.deadline =
+        engine.schedule_in(nothing_expected ? SimTime{} : opts.deadline, close_round, /*phase=*/2);
   };
 
   engine.schedule_at(engine.now(), [&] { start_round(1); });
@@ -494,10 +622,25 @@ std::unique_ptr<FlSimulation> FlSimulation::build(const ParamView& root, std::ui
                              " exceeds clients.count = " + std::to_string(impl->num_clients));
   ro.deadline = rp.duration("deadline", SimTime::s(600), Bounds::positive());
   ro.eval_every = rp.integer("eval_every", 1, Bounds::at_least(1));
+  ro.train_eval_samples = static_cast<std::size_t>(
+      rp.integer("train_eval_samples", 10000, Bounds::between(0, std::int64_t{1} << 32)));
   if (ro.mode == RoundOptions::Mode::kSync) {
     ro.over_selection = rp.number("over_selection", 0.0, Bounds::between(0.0, 10.0));
-    static constexpr std::string_view kPolicies[] = {"drop", "partial"};
-    ro.partial_work = rp.choice("stragglers", kPolicies, "drop") == "partial";
+    static constexpr std::string_view kStragglerModes[] = {"drop", "partial", "fedprox"};
+    const std::string mode = rp.choice("stragglers", kStragglerModes, "drop");
+    ro.partial_work = mode == "partial";
+    ro.fedprox_stragglers = mode == "fedprox";
+    if (ro.fedprox_stragglers) {
+      ro.straggler_fraction = rp.number("straggler_fraction", 0.0, Bounds::between(0.0, 1.0));
+      static constexpr std::string_view kPolicies[] = {"keep", "drop"};
+      ro.keep_stragglers = rp.choice("straggler_policy", kPolicies, "keep") == "keep";
+      if (lo.steps > 0)
+        rp.fail("stragglers", "= \"fedprox\" draws local epochs; it needs training.steps = 0 (is " +
+                                  std::to_string(lo.steps) + ")");
+    }
+    for (const char* key : {"straggler_fraction", "straggler_policy"})
+      if (!ro.fedprox_stragglers && rp.has(key))
+        rp.fail(key, "is read only with rounds.stragglers = \"fedprox\" (here \"" + mode + "\")");
   } else {
     ro.concurrency = static_cast<std::size_t>(rp.integer("concurrency", 0, Bounds::non_negative()));
     if (ro.concurrency != 0 && ro.concurrency < ro.per_round)
@@ -518,6 +661,7 @@ std::unique_ptr<FlSimulation> FlSimulation::build(const ParamView& root, std::ui
   impl->global.assign(impl->model->num_params(), 0.0f);
   impl->model->init(impl->global, core::mix_key(seed, core::purpose_id("model_init"), 0, 0));
   impl->snapshot = std::make_shared<const std::vector<float>>(impl->global);
+  impl->build_train_eval(ro.train_eval_samples);
   return std::unique_ptr<FlSimulation>(new FlSimulation(std::move(impl)));
 }
 
@@ -531,6 +675,9 @@ std::size_t FlSimulation::num_params() const {
 }
 const nn::Model& FlSimulation::model() const {
   return *impl_->model;
+}
+std::span<const float> FlSimulation::global_params() const {
+  return impl_->global;
 }
 
 void FlSimulation::run(core::RunSink& sink) {

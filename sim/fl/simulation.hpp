@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
+#include <vector>
 
 #include "sim/core/record.hpp"
 #include "sim/core/time.hpp"
@@ -22,6 +24,21 @@ struct RoundOptions {
   // FedAvg behaviour) or does as many local steps as fit and reports at the deadline ("partial",
   // the variable local work of FedProx, Li et al. 2020, sec. 5.2).
   bool partial_work = false;
+  // sync, rounds.stragglers = "fedprox": the systems heterogeneity of Li et al. 2020, sec. 5.2.
+  // Each round a random fraction of the selected devices are stragglers (exactly
+  // floor(f n) + Bernoulli(frac(f n)) of the n selected devices that train, so the expected
+  // fraction is f and it is exact when f n is whole, as in the paper's 0/50/90% of 10); each
+  // straggler draws its local epochs uniformly from 1..E. Policy "keep" (FedProx) aggregates
+  // their partial work, "drop" (FedAvg) discards them. Time stays physical: a straggler doing
+  // e epochs takes the time of e epochs; the round closes when every kept update has arrived
+  // (the server does not wait for dropped stragglers), and `deadline` stays a hard cap.
+  bool fedprox_stragglers = false;
+  double straggler_fraction = 0.0;  // f in [0, 1]
+  bool keep_stragglers = true;      // "keep" (FedProx) or "drop" (FedAvg)
+  // Global objective: the global model is evaluated on a fixed sample of the union of the
+  // clients' training data (every sample if the union is smaller), drawn once from a keyed
+  // stream; 0 = off (global_train_* are NaN).
+  std::size_t train_eval_samples = 10000;
   core::SimTime deadline = core::SimTime::s(600);  // sync: round closes at the latest here;
                                                    // async: a silent client's slot frees then
   std::int64_t eval_every = 1;      // evaluate on the test set every n rounds (and the last)
@@ -42,6 +59,18 @@ struct LocalOptions {
   float lr_at(std::int64_t round) const;
 };
 
+// The straggler draw of rounds.stragglers = "fedprox" for one round (keyed streams
+// ("straggler", 0, round) for who and ("straggler_epochs", client, round) for how much, so
+// it shifts no other draw). `training` are the round's training clients in id order; the
+// result holds the positions into it of the stragglers (sorted) and each one's local epochs,
+// uniform on 1..epochs. Public so tests can check its distribution directly.
+struct StragglerDraw {
+  std::vector<std::size_t> positions;
+  std::vector<int> epochs;
+};
+StragglerDraw draw_stragglers(std::uint64_t seed, std::int64_t round,
+                              std::span<const std::size_t> training, double fraction, int epochs);
+
 class FlSimulation {
  public:
   // Reads [simulation] rounds, [clients], [data], [model], [training], [rounds], [aggregator],
@@ -54,6 +83,7 @@ class FlSimulation {
   std::int64_t total_rounds() const;
   std::size_t num_params() const;
   const nn::Model& model() const;
+  std::span<const float> global_params() const;  // the current global model
 
   struct Impl;
 
