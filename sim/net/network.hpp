@@ -80,7 +80,7 @@ struct NetworkOptions {
   std::uint32_t client_degree = 1;  // validators each client connects to (kValidators)
   core::SimTime relay_delay;        // per-hop processing delay before a gossip relay
   PartitionMode partition_mode = PartitionMode::kDrop;
-  BandwidthModel bandwidth_model = BandwidthModel::kPerLink;
+  BandwidthModel bandwidth_model = BandwidthModel::kPerNode;
   GossipMode gossip = GossipMode::kFlood;
   RegionModel regions = simblock_2019();
   BandwidthClasses bandwidth;  // empty: per-region upload/download

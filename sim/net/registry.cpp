@@ -224,7 +224,7 @@ std::vector<scenario::ParamDoc> network_table_docs() {
       {"relay_delay", "duration", "0ms", "s", "per-hop processing delay before gossip relay"},
       {"partition_mode", "string", "drop", "",
        "messages across a partition: 'drop' (lost) or 'queue' (sent when it heals)"},
-      {"bandwidth_model", "string", "per_link", "",
+      {"bandwidth_model", "string", "per_node", "",
        "'per_link': each link sends one message after another at min(up u, down v); "
        "'per_node': each node's uplink sends, and its downlink receives, one transfer at a "
        "time (FIFO), shared by all its links"},
@@ -263,7 +263,7 @@ NetworkSpec read_network(const ParamView& net, std::uint64_t seed, const NetRegi
   o.partition_mode = net.choice("partition_mode", kModes, "drop") == "queue" ? PartitionMode::kQueue
                                                                              : PartitionMode::kDrop;
   static constexpr std::array<std::string_view, 2> kBw = {"per_link", "per_node"};
-  o.bandwidth_model = net.choice("bandwidth_model", kBw, "per_link") == "per_node"
+  o.bandwidth_model = net.choice("bandwidth_model", kBw, "per_node") == "per_node"
                           ? BandwidthModel::kPerNode
                           : BandwidthModel::kPerLink;
   static constexpr std::array<std::string_view, 2> kGossip = {"flood", "announce"};
