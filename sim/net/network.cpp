@@ -13,6 +13,20 @@
 namespace ledgerfl::net {
 
 namespace {
+// Inverse CDF over shares: the first index whose cumulative share exceeds u in [0, 1); the last
+// index takes the rounding remainder.
+std::size_t pick_by_share(const std::vector<double>& share, double u) {
+  double acc = 0;
+  std::size_t i = 0;
+  for (; i + 1 < share.size(); ++i) {
+    acc += share[i];
+    if (u < acc) break;
+  }
+  return i;
+}
+}  // namespace
+
+namespace {
 constexpr std::uint64_t kLatencyStream = core::purpose_id("net.latency");
 }
 
@@ -84,13 +98,7 @@ Network::Network(core::Engine& engine, Graph overlay, NetworkOptions options, st
   region_.resize(n_);
   for (NodeId v = 0; v < n_; ++v) {
     core::Rng rng(seed_, "net.region", v);
-    double u = rng.uniform(), acc = 0;
-    std::uint32_t r = 0;
-    for (; r + 1 < reg.size(); ++r) {
-      acc += reg.share[r];
-      if (u < acc) break;
-    }
-    region_[v] = r;
+    region_[v] = static_cast<std::uint32_t>(pick_by_share(reg.share, rng.uniform()));
   }
   // Capacities: the node's bandwidth class (by share, one keyed stream per node) or its region.
   up_bps_.resize(n_);
@@ -103,12 +111,7 @@ Network::Network(core::Engine& engine, Graph overlay, NetworkOptions options, st
       continue;
     }
     core::Rng rng(seed_, "net.bandwidth", v);
-    double u = rng.uniform(), acc = 0;
-    std::size_t c = 0;
-    for (; c + 1 < bw.size(); ++c) {
-      acc += bw.share[c];
-      if (u < acc) break;
-    }
+    const std::size_t c = pick_by_share(bw.share, rng.uniform());
     up_bps_[v] = bw.upload_bps[c];
     down_bps_[v] = bw.download_bps[c];
   }
