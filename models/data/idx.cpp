@@ -38,7 +38,9 @@ void read_exact(gzFile f, const std::string& path, void* dst, std::size_t bytes)
 
 }  // namespace
 
-IdxArray read_idx(const std::string& path) {
+namespace {
+// Opens an IDX file and reads its header; the stream is left at the first data byte.
+GzPtr open_idx(const std::string& path, std::vector<std::uint32_t>& shape, std::size_t& total) {
   if (!std::filesystem::exists(path))
     fail(path,
          "not found \u2014 install the Debian package dataset-fashion-mnist "
@@ -56,8 +58,7 @@ IdxArray read_idx(const std::string& path) {
   const int ndim = magic[3];
   if (ndim < 1 || ndim > 4)
     fail(path, "IDX header declares " + std::to_string(ndim) + " dimensions");
-  IdxArray a;
-  std::size_t total = 1;
+  total = 1;
   for (int i = 0; i < ndim; ++i) {
     unsigned char b[4];
     read_exact(f.get(), path, b, 4);
@@ -65,12 +66,27 @@ IdxArray read_idx(const std::string& path) {
                             (std::uint32_t{b[2]} << 8) | std::uint32_t{b[3]};
     if (d == 0 || total > (std::size_t{1} << 36) / d)
       fail(path, "IDX header declares an implausible size " + std::to_string(d));
-    a.shape.push_back(d);
+    shape.push_back(d);
     total *= d;
   }
+  return f;
+}
+}  // namespace
+
+IdxArray read_idx(const std::string& path) {
+  IdxArray a;
+  std::size_t total = 0;
+  GzPtr f = open_idx(path, a.shape, total);
   a.data.resize(total);
   read_exact(f.get(), path, a.data.data(), total);
   return a;
+}
+
+std::vector<std::uint32_t> read_idx_shape(const std::string& path) {
+  std::vector<std::uint32_t> shape;
+  std::size_t total = 0;
+  open_idx(path, shape, total);
+  return shape;
 }
 
 Dataset load_idx_dataset(const std::string& images, const std::string& labels, std::string name,
@@ -100,6 +116,23 @@ Dataset load_idx_dataset(const std::string& images, const std::string& labels, s
     d.labels[i] = lab.data[i];
   }
   return d;
+}
+
+FashionMnistShape fashion_mnist_shape(const std::string& dir) {
+  const std::filesystem::path p(dir);
+  auto images = [&](const char* name, std::size_t& n, int& dim) {
+    const std::string path = (p / name).string();
+    const auto s = read_idx_shape(path);
+    if (s.size() != 3) fail(path, "expected a 3-d IDX array (n x rows x cols)");
+    n = s[0];
+    dim = static_cast<int>(s[1] * s[2]);
+  };
+  FashionMnistShape s;
+  images("train-images-idx3-ubyte.gz", s.train, s.dim);
+  images("t10k-images-idx3-ubyte.gz", s.test, s.dim);
+  for (const char* labels : {"train-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte.gz"})
+    read_idx_shape((p / labels).string());  // present and readable
+  return s;
 }
 
 TrainTest load_fashion_mnist(const std::string& dir) {

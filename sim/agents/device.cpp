@@ -25,15 +25,28 @@ DeviceOptions read_device_options(const scenario::ParamView& p, const Distributi
     p.fail("availability", "expected a table such as {type = \"bernoulli\", p_online = 0.8}");
   const auto av = p.table("availability");
   const std::string kind = av.choice("type", kKinds, "always");
+  // Settings under which no client can ever contribute are errors, not runs.
+  auto read_p_online = [&] {
+    const double v = av.number("p_online", 0.8, scenario::Bounds::probability());
+    if (v == 0.0)
+      av.fail("p_online",
+              "= 0: no client is ever online, so no round can include an update "
+              "(must be in (0, 1])");
+    return v;
+  };
   if (kind == "bernoulli") {
     o.availability.kind = AvailabilityOptions::Kind::kBernoulli;
-    o.availability.p_online = av.number("p_online", 0.8, scenario::Bounds::probability());
+    o.availability.p_online = read_p_online();
   } else if (kind == "markov") {
     o.availability.kind = AvailabilityOptions::Kind::kMarkov;
-    o.availability.p_online = av.number("p_online", 0.8, scenario::Bounds::probability());
+    o.availability.p_online = read_p_online();
     o.availability.persistence = av.number("persistence", 0.8, {0.0, 1.0, false, true});
   }
   o.crash_probability = p.number("crash_probability", 0.0, scenario::Bounds::probability());
+  if (o.crash_probability == 1.0)
+    p.fail("crash_probability",
+           "= 1: every selected client crashes, so no round can include an "
+           "update (must be in [0, 1))");
   return o;
 }
 

@@ -22,6 +22,8 @@ class Fixed final : public Distribution {
   explicit Fixed(double v) : v_(v) {}
   double sample(core::Rng&) const override { return v_; }
   double mean() const override { return v_; }
+  double lower_bound() const override { return v_; }
+  double upper_bound() const override { return v_; }
 
  private:
   double v_;
@@ -32,6 +34,8 @@ class Uniform final : public Distribution {
   Uniform(double lo, double hi) : lo_(lo), hi_(hi) {}
   double sample(core::Rng& r) const override { return r.uniform(lo_, hi_); }
   double mean() const override { return 0.5 * (lo_ + hi_); }
+  double lower_bound() const override { return lo_; }
+  double upper_bound() const override { return hi_; }
 
  private:
   double lo_, hi_;
@@ -68,11 +72,16 @@ class Pareto final : public Distribution {
   Pareto(double scale, double shape) : scale_(scale), shape_(shape) {}
   double sample(core::Rng& r) const override { return r.pareto(scale_, shape_); }
   double mean() const override { return shape_ > 1 ? shape_ * scale_ / (shape_ - 1) : INFINITY; }
+  double lower_bound() const override { return scale_; }
 
  private:
   double scale_, shape_;
 };
 }  // namespace
+
+double Distribution::upper_bound() const {
+  return INFINITY;
+}
 
 std::unique_ptr<Distribution> make_fixed(double v) {
   return std::make_unique<Fixed>(v);

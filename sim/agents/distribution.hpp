@@ -16,6 +16,10 @@ class Distribution {
   virtual ~Distribution() = default;
   virtual double sample(core::Rng& rng) const = 0;
   virtual double mean() const = 0;  // for documentation and sanity checks
+  // Bounds of the support where the law has them (for checks such as "no client can ever meet
+  // the deadline"); 0 and +infinity where it has none (normal, lognormal tails).
+  virtual double lower_bound() const { return 0.0; }
+  virtual double upper_bound() const;
 };
 
 // How a distribution's numeric parameters are written: plain numbers, or rates ("10Mbps").

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <numeric>
+#include <set>
 #include <stdexcept>
 
 #include "sim/core/rng.hpp"
@@ -555,6 +556,16 @@ std::unique_ptr<BftConsensus> make_bft(const BftOptions& o, ChainContext& ctx) {
   return std::make_unique<Bft>(o, ctx);
 }
 
+namespace {
+// With every validator Byzantine there is no honest behaviour to measure: an error, not a run.
+void reject_all_byzantine(const scenario::ParamView& p, const std::vector<NodeId>& byzantine,
+                          std::uint32_t validators) {
+  if (std::set<NodeId>(byzantine.begin(), byzantine.end()).size() == validators)
+    p.fail("byzantine", "lists every one of the " + std::to_string(validators) +
+                            " validators: with no honest validator there is nothing to measure");
+}
+}  // namespace
+
 void register_bft(ConsensusRegistry& r) {
   r.add({"bft",
          "Tendermint/CometBFT: propose, prevote, precommit with > 2/3 of the voting power, "
@@ -584,6 +595,7 @@ void register_bft(ConsensusRegistry& r) {
           for (auto b : p.integer_list("byzantine", std::vector<std::int64_t>{},
                                        B::between(0, ctx.net.validators() - 1.0)))
             o.byzantine.push_back(static_cast<NodeId>(b));
+          reject_all_byzantine(p, o.byzantine, ctx.net.validators());
           o.vote_bytes = p.size("vote_bytes", 160);
           o.proposal_overhead = p.size("proposal_overhead", 200);
           try {

@@ -35,6 +35,7 @@ struct ChainContext {
   net::Network& net;
   Ledger& ledger;
   std::uint64_t seed;
+  core::SimTime duration{};  // of the run ([simulation] duration), for the engines' sanity bounds
 
   // Gossips block b from node `from` (message size = block bytes); records the gossip id.
   net::GossipId gossip_block(std::uint32_t b, NodeId from);

@@ -1,6 +1,7 @@
 // Proof of authority: round-robin proposers on a fixed slot clock (OpenEthereum Aura, EIP-225
 // Clique); an offline proposer leaves its slot empty.
 #include "sim/chain/poa.hpp"
+#include "sim/chain/registry.hpp"
 
 #include <stdexcept>
 
@@ -75,6 +76,7 @@ void register_poa(ConsensusRegistry& r) {
           PoaOptions o;
           o.interval =
               p.duration("interval", o.interval, scenario::Bounds{0.0, std::nullopt, true, false});
+          check_slots_per_run(p, "interval", o.interval, ctx.duration);
           o.finality_depth = p.integer("finality_depth", 0, scenario::Bounds::non_negative());
           return make_poa(o, ctx);
         });

@@ -5,6 +5,7 @@
 // stake for chains containing it have spread to most nodes; justified epochs e and e+1
 // finalize e's checkpoint.
 #include "sim/chain/pos.hpp"
+#include "sim/chain/registry.hpp"
 
 #include <algorithm>
 #include <array>
@@ -197,6 +198,7 @@ void register_pos(ConsensusRegistry& r) {
         [](const scenario::ParamView& p, ChainContext& ctx) {
           PosOptions o;
           o.slot = p.duration("slot", o.slot, scenario::Bounds{0.0, std::nullopt, true, false});
+          check_slots_per_run(p, "slot", o.slot, ctx.duration);
           o.slots_per_epoch = p.integer("slots_per_epoch", 32, scenario::Bounds::at_least(1));
           o.stake = p.number_list("stake", std::vector<double>{}, scenario::Bounds::non_negative());
           static constexpr std::array<std::string_view, 2> kFin = {"epoch", "depth"};

@@ -1,6 +1,7 @@
 // Proof of work (Nakamoto 2008): exponential block times split by hash power, propagation by
 // gossip, longest-chain or GHOST fork choice, stale blocks and confirmation depth.
 #include "sim/chain/pow.hpp"
+#include "sim/chain/registry.hpp"
 
 #include <algorithm>
 #include <array>
@@ -108,6 +109,7 @@ void register_pow(ConsensusRegistry& r) {
           PowOptions o;
           o.block_interval = p.duration("block_interval", o.block_interval,
                                         scenario::Bounds{0.0, std::nullopt, true, false});
+          check_slots_per_run(p, "block_interval", o.block_interval, ctx.duration);
           o.hash_power =
               p.number_list("hash_power", std::vector<double>{}, scenario::Bounds::non_negative());
           static constexpr std::array<std::string_view, 2> kFc = {"longest", "ghost"};

@@ -3,6 +3,8 @@
 
 #include <array>
 
+#include <fmt/core.h>
+
 namespace ledgerfl::chain {
 
 // Each engine lives in its own file and registers itself through one function.
@@ -10,6 +12,16 @@ void register_pow(ConsensusRegistry& r);
 void register_poa(ConsensusRegistry& r);
 void register_pos(ConsensusRegistry& r);
 void register_bft(ConsensusRegistry& r);
+
+void check_slots_per_run(const scenario::ParamView& p, std::string_view key, core::SimTime interval,
+                         core::SimTime duration) {
+  constexpr double kMax = 1e7;
+  const double n = duration.seconds() / interval.seconds();
+  if (n > kMax)
+    p.fail(key, fmt::format("= {} gives simulation.duration / {} = {:.3g} blocks or slots, more "
+                            "than the bound of {:.0g} per run (simulation.duration = {})",
+                            core::to_string(interval), key, n, kMax, core::to_string(duration)));
+}
 
 void register_builtin_chain(ChainRegistries& r) {
   register_pow(r.consensus);

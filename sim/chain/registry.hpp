@@ -19,6 +19,11 @@ struct ChainRegistries {
   scenario::Registry<WorkloadFactory> workloads{"workload", "[workload] type = ..."};
 };
 
+// An engine's block or slot interval must leave at most 10^7 of them in the run (duration /
+// interval): beyond that a run is a hang, not an experiment. Fails positioned at `key`.
+void check_slots_per_run(const scenario::ParamView& p, std::string_view key, core::SimTime interval,
+                         core::SimTime duration);
+
 void register_builtin_chain(ChainRegistries& r);
 void add_to_catalog(const ChainRegistries& r, scenario::Catalog& c);
 

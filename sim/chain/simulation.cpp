@@ -1,6 +1,8 @@
 // ChainSimulation: assembly from a scenario, the interval loop, and the ledger tables.
 #include "sim/chain/simulation.hpp"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -66,7 +68,8 @@ ChainSimulation::ChainSimulation(const ChainSimOptions& options, net::NetworkSpe
                                         std::move(network.options), seed_);
   if (!workload_) workload_ = std::make_unique<NoWorkload>();
   ledger_.set_workload(workload_.get());
-  ctx_ = std::make_unique<ChainContext>(ChainContext{engine_, *net_, ledger_, seed_});
+  ctx_ = std::make_unique<ChainContext>(
+      ChainContext{engine_, *net_, ledger_, seed_, options_.duration});
   consensus_ = consensus(*ctx_);
   net_->set_receiver(consensus_.get());
   ledger_.tree.on_finalized([this](std::uint32_t b) {
@@ -80,6 +83,63 @@ ChainSimulation::ChainSimulation(const ChainSimOptions& options, net::NetworkSpe
 }
 
 ChainSimulation::~ChainSimulation() = default;
+
+namespace {
+constexpr double kMaxRowsPerRun = 1e6;
+constexpr double kMaxTxPerRun = 1e7;
+
+// Crashes and partitions that leave nothing to simulate, or that lie outside the run, are
+// errors (read_network checked their own shapes; only here is the run's duration known).
+void check_faults_within_run(const scenario::ParamView& net, const net::NetworkOptions& o,
+                             core::SimTime duration) {
+  const std::vector<scenario::ParamView> parts = net.table_array("partition");
+  for (std::size_t i = 0; i < parts.size() && i < o.partitions.size(); ++i) {
+    const net::Partition& p = o.partitions[i];
+    if (p.start >= duration)
+      parts[i].fail("start", fmt::format("= {} is not before simulation.duration = {}: the "
+                                         "partition lies outside the run",
+                                         core::to_string(p.start), core::to_string(duration)));
+    std::vector<bool> in(o.nodes(), false);
+    std::size_t side = 0;
+    for (auto v : p.side) side += !in[v] ? (in[v] = true, 1) : 0;
+    if (side == 0 || side >= o.nodes())
+      parts[i].fail(parts[i].has("side") ? "side" : "fraction",
+                    fmt::format("puts {} of the {} nodes on one side: a partition needs nodes on "
+                                "both sides",
+                                side, o.nodes()));
+  }
+  // Every node down for good (a crash with no recovery before the end) leaves nothing to run.
+  std::vector<bool> down(o.nodes(), false);
+  std::size_t down_count = 0;
+  core::SimTime last{};
+  for (const auto& c : o.crashes) {
+    const bool for_good = c.at < duration && c.recover >= duration;
+    if (for_good && !down[c.node]) {
+      down[c.node] = true;
+      ++down_count;
+      last = std::max(last, c.at);
+    }
+  }
+  const std::vector<scenario::ParamView> crashes = net.table_array("crash");
+  if (down_count == o.nodes() && !crashes.empty())
+    crashes.back().fail("node", fmt::format("every one of the {} nodes crashes without recovering "
+                                            "before the run ends (the last at {}): nothing can "
+                                            "happen after that",
+                                            o.nodes(), core::to_string(last)));
+  // Every validator down from the start: no block can ever be produced.
+  std::size_t validators_down_at_0 = 0;
+  for (std::uint32_t v = 0; v < o.validators; ++v)
+    for (const auto& c : o.crashes)
+      if (c.node == v && c.at == core::SimTime{} && c.recover >= duration) {
+        ++validators_down_at_0;
+        break;
+      }
+  if (validators_down_at_0 == o.validators && !crashes.empty())
+    crashes.back().fail("node", fmt::format("every one of the {} validators is crashed for the "
+                                            "whole run: no block can ever be produced",
+                                            o.validators));
+}
+}  // namespace
 
 std::unique_ptr<ChainSimulation> ChainSimulation::build(const scenario::ParamView& root,
                                                         std::uint64_t seed,
@@ -100,9 +160,25 @@ std::unique_ptr<ChainSimulation> ChainSimulation::build(const scenario::ParamVie
   } catch (const std::invalid_argument& e) {
     chain.fail("max_block_bytes", e.what());
   }
+  // Sane bounds, so that no setting turns a run into a hang: /rounds rows and transactions per
+  // run (each transaction is an event and a ledger entry; 10^7 is 14x the largest shipped
+  // scenario, bft_consortium's 720,000).
+  const double rows = o.duration.seconds() / o.metrics_interval.seconds();
+  if (rows > kMaxRowsPerRun)
+    sim.fail("metrics_interval",
+             fmt::format("= {} gives duration / metrics_interval = {:.3g} /rounds rows, more than "
+                         "the bound of {:.0g} rows per run (simulation.duration = {})",
+                         core::to_string(o.metrics_interval), rows, kMaxRowsPerRun,
+                         core::to_string(o.duration)));
   net::NetworkSpec spec = net::read_network(root.table("network"), seed, net_regs);
+  check_faults_within_run(root.table("network"), spec.options, o.duration);
   const scenario::ParamView wl = root.table("workload");
   auto workload = chain_regs.workloads.get(wl, "type", "poisson").factory(wl, seed);
+  if (const double txs = workload->mean_rate() * o.duration.seconds(); txs > kMaxTxPerRun)
+    wl.fail("rate",
+            fmt::format("= {:g} tx/s x simulation.duration = {} gives {:.3g} transactions, "
+                        "more than the bound of {:.0g} transactions per run",
+                        workload->mean_rate(), core::to_string(o.duration), txs, kMaxTxPerRun));
   const scenario::ParamView cons = chain.table("consensus");
   const auto& entry = chain_regs.consensus.get(cons, "type", "poa");
   return std::make_unique<ChainSimulation>(

@@ -18,6 +18,8 @@ class Workload {
   virtual ~Workload() = default;
   virtual void advance_to(core::SimTime t, Ledger& ledger) = 0;
   virtual std::uint64_t generated() const = 0;
+  // Mean arrivals per simulated second (0 = none), for the bound on transactions per run.
+  virtual double mean_rate() const { return 0.0; }
 };
 
 enum class SizeDist { kFixed, kUniform, kLognormal };
@@ -45,6 +47,7 @@ class PoissonWorkload final : public Workload {
   PoissonWorkload(PoissonWorkloadOptions o, std::uint64_t seed);
   void advance_to(core::SimTime t, Ledger& ledger) override;
   std::uint64_t generated() const override { return nonce_; }
+  double mean_rate() const override { return o_.rate; }
 
  private:
   std::uint32_t draw_sender(double u) const;

@@ -46,6 +46,7 @@ Simulation build_simulation(const Components& comps, const scenario::ParamView& 
     s.total_rounds = fl->total_rounds();
     s.description = fmt::format("federated learning: model {} ({} parameters), {} rounds",
                                 fl->model().name(), fl->num_params(), fl->total_rounds());
+    if (root.dry()) s.memory = fl->memory().summary();
     s.run = [fl](core::RunSink& sink) { fl->run(sink); };
     return s;
   }

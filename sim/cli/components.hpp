@@ -38,6 +38,7 @@ struct Components {
 struct Simulation {
   std::int64_t total_rounds = 0;  // 0 = unknown
   std::string description;        // one line for `validate`
+  std::string memory;             // estimated memory of the run (dry builds; "" = not estimated)
   std::function<void(core::RunSink&)> run;
   std::vector<std::function<std::string()>> summary_lines;  // printed after the run
 };

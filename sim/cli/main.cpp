@@ -1,5 +1,9 @@
 // The `ledgerfl` executable: run, validate, list, check (and audit once the chain lands).
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <charconv>
 #include <cmath>
@@ -92,10 +96,14 @@ struct Prepared {
   std::string name;
 };
 
+// dry: validation only (scenario::ParamView::dry) — every key read and checked, the memory
+// estimated and refused above the machine's, nothing large loaded or allocated.
 Prepared prepare(const cli::Components& comps, const std::string& path,
-                 const std::vector<std::string>& sets, std::optional<std::int64_t> seed_override) {
+                 const std::vector<std::string>& sets, std::optional<std::int64_t> seed_override,
+                 bool dry) {
   Prepared p;
   p.doc = scenario::Document::load(path);
+  p.doc->set_dry(dry);
   for (const auto& s : sets) p.doc->apply_override(s);
   scenario::ParamView root = p.doc->root();
   const scenario::ParamView sim = root.table("simulation");
@@ -127,19 +135,41 @@ void check_output_path(const std::string& out, const std::string& scenario, bool
     throw cli::UsageError(fmt::format("-o {}: the file exists; pass --force to overwrite it", out));
 }
 
+// The output's directory is created and the file probed (created and removed, or opened for
+// writing when --force replaces it) before the run, so an unwritable -o is bad input (exit 2)
+// with the system's reason, not a failed run.
+void probe_output_path(const std::string& out) {
+  std::error_code ec;
+  if (auto dir = fs::path(out).parent_path(); !dir.empty()) {
+    fs::create_directories(dir, ec);
+    if (ec)
+      throw cli::UsageError(
+          fmt::format("-o {}: cannot create directory {}: {}", out, dir.string(), ec.message()));
+  }
+  const bool existed = fs::exists(out, ec);
+  const int fd = ::open(out.c_str(), existed ? O_WRONLY : (O_WRONLY | O_CREAT | O_EXCL), 0644);
+  if (fd < 0)
+    throw cli::UsageError(
+        fmt::format("-o {}: cannot write the file: {}", out, std::strerror(errno)));
+  ::close(fd);
+  if (!existed) ::unlink(out.c_str());
+}
+
 int cmd_run(const cli::Components& comps, const RunArgs& a, const std::string& cmdline) {
   const std::optional<std::int64_t> seed =
       a.seed ? std::optional<std::int64_t>(parse_seed(*a.seed)) : std::nullopt;
-  Prepared p = prepare(comps, a.scenario, a.sets, seed);
   std::optional<tbb::global_control> threads;
   if (a.threads > 0)
     threads.emplace(tbb::global_control::max_allowed_parallelism,
                     static_cast<std::size_t>(a.threads));
-
+  // Every check of `validate` first (cheap, and it refuses what would not fit in memory), and
+  // the output path, before anything is loaded.
+  const std::string name = prepare(comps, a.scenario, a.sets, seed, /*dry=*/true).name;
   std::string out = a.output;
-  if (out.empty()) out = (fs::path("runs") / (p.name + ".h5")).string();
+  if (out.empty()) out = (fs::path("runs") / (name + ".h5")).string();
   check_output_path(out, a.scenario, a.force);
-  if (auto dir = fs::path(out).parent_path(); !dir.empty()) fs::create_directories(dir);
+  probe_output_path(out);
+  Prepared p = prepare(comps, a.scenario, a.sets, seed, /*dry=*/false);
 
   metrics::H5Writer writer(out);
   writer.set_meta("ledgerfl_version", std::string(LEDGERFL_VERSION));
@@ -184,8 +214,9 @@ int cmd_run(const cli::Components& comps, const RunArgs& a, const std::string& c
 
 int cmd_validate(const cli::Components& comps, const std::string& path,
                  const std::vector<std::string>& sets) {
-  Prepared p = prepare(comps, path, sets, std::nullopt);
-  std::printf("%s: ok — %s\n", path.c_str(), p.sim.description.c_str());
+  Prepared p = prepare(comps, path, sets, std::nullopt, /*dry=*/true);
+  std::printf("%s: ok — %s%s\n", path.c_str(), p.sim.description.c_str(),
+              p.sim.memory.empty() ? "" : ("; estimated memory " + p.sim.memory).c_str());
   return kExitOk;
 }
 
@@ -327,7 +358,7 @@ int main(int argc, char** argv) {
       for (const auto& point : cli::expand_grid(sa.grid)) {
         std::vector<std::string> sets = sa.sets;
         sets.insert(sets.end(), point.sets.begin(), point.sets.end());
-        prepare(comps, sa.scenario, sets, std::nullopt);
+        prepare(comps, sa.scenario, sets, std::nullopt, /*dry=*/true);
       }
       return cli::run_sweep(fs::read_symlink("/proc/self/exe").string(), sa);
     }

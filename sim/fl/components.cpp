@@ -3,6 +3,9 @@
 // with its own register function called from register_builtin_fl).
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "models/data/idx.hpp"
 #include "models/data/partition.hpp"
 #include "models/data/shared_federated.hpp"
@@ -12,6 +15,7 @@
 #include "models/nn/mlp.hpp"
 #include "models/nn/softmax_regression.hpp"
 #include "sim/core/rng.hpp"
+#include "sim/fl/dry_data.hpp"
 #include "sim/fl/registries.hpp"
 
 namespace ledgerfl::fl {
@@ -95,8 +99,11 @@ void register_builtin_models(scenario::Registry<ModelFactory>& reg) {
 void register_builtin_data(scenario::Registry<DataFactory>& data,
                            scenario::Registry<PartitionFactory>& parts) {
   parts.add({"iid", "uniformly random equal-size split", {}},
-            [](const ParamView&, std::span<const std::int32_t> labels, int, std::size_t clients,
-               std::uint64_t seed) { return data::partition_iid(labels.size(), clients, seed); });
+            [](const ParamView& p, std::span<const std::int32_t> labels, int, std::size_t clients,
+               std::uint64_t seed) {
+              if (p.dry()) return data::Partition{};
+              return data::partition_iid(labels.size(), clients, seed);
+            });
   parts.add({"dirichlet",
              "label skew: per-class Dirichlet(alpha) proportions over clients (Hsu et al. 2019), "
              "redrawn until every client has min_size samples (NIID-Bench, Li et al. 2022); after "
@@ -112,6 +119,7 @@ void register_builtin_data(scenario::Registry<DataFactory>& data,
               const double alpha = p.number("alpha", 0.5, Bounds::positive());
               const auto min_size = read_min_size(p, clients, labels.size());
               const auto tries = p.integer("max_tries", 100, Bounds::between(0, 1000000));
+              if (p.dry()) return data::Partition{};
               return data::partition_dirichlet(labels, classes, clients, alpha, seed, min_size,
                                                static_cast<int>(tries));
             });
@@ -124,6 +132,7 @@ void register_builtin_data(scenario::Registry<DataFactory>& data,
               const auto k = p.integer("shards_per_client", 2, Bounds::at_least(1));
               if (static_cast<std::size_t>(k) * clients > labels.size())
                 p.fail("shards_per_client", "more shards than samples");
+              if (p.dry()) return data::Partition{};
               return data::partition_shards(labels, clients, static_cast<std::size_t>(k), seed);
             });
   parts.add({"quantity_skew",
@@ -135,6 +144,7 @@ void register_builtin_data(scenario::Registry<DataFactory>& data,
                std::uint64_t seed) {
               const double sigma = p.number("sigma", 1.0, Bounds::non_negative());
               const auto min_size = read_min_size(p, clients, labels.size());
+              if (p.dry()) return data::Partition{};
               data::QuantitySkew q;
               q.law = data::QuantitySkew::Law::lognormal;
               q.sigma = sigma;
@@ -157,6 +167,30 @@ void register_builtin_data(scenario::Registry<DataFactory>& data,
         const auto test_n = p.integer("test_subset", 0, Bounds::non_negative());
         const ParamView part = p.table("partition");
         const auto& entry = regs.partitioners.get(part, "type", "iid");
+        if (p.dry()) {
+          // Headers only: the counts the checks need and the memory the data set will hold
+          // (features as float, labels and partition rows as 4-byte integers).
+          data::FashionMnistShape s;
+          try {
+            s = data::fashion_mnist_shape(dir);
+          } catch (const std::runtime_error& e) {
+            p.fail("dir", e.what());
+          }
+          const std::size_t train = train_n > 0 ? std::min<std::size_t>(s.train, train_n) : s.train;
+          const std::size_t test = test_n > 0 ? std::min<std::size_t>(s.test, test_n) : s.test;
+          if (clients > train)
+            p.fail("", fmt::format("{} clients but only {} training samples", clients, train));
+          const std::vector<std::int32_t> no_labels(train, 0);  // counts only; not drawn
+          entry.factory(part, no_labels, 10, clients, 0);
+          ShapeOnlyData::Shape shape;
+          shape.clients = clients;
+          shape.dim = s.dim;
+          shape.classes = 10;
+          shape.train_samples = train;
+          shape.resident_bytes =
+              (train + test) * (static_cast<std::uint64_t>(s.dim) * 4 + 4) + train * 4;
+          return std::make_unique<ShapeOnlyData>(std::move(shape));
+        }
         data::TrainTest tt;
         try {
           tt = data::load_fashion_mnist(dir);
@@ -194,6 +228,28 @@ void register_builtin_data(scenario::Registry<DataFactory>& data,
              o.num_clients = clients;
              o.size_max = 5000;  // keeps a client's buffer bounded; documented in the reference
              o.seed = core::mix_key(seed, core::purpose_id("synthetic_data"), 0, 0);
+             if (p.dry()) {
+               // No test set generated: client sizes are keyed draws, so the test set's size
+               // (a test_fraction of each of the first test_clients clients) is known exactly.
+               data::SyntheticOptions sizes_only = o;
+               sizes_only.test_clients = 0;
+               auto gen = std::make_shared<const data::SyntheticFederatedData>(sizes_only);
+               std::uint64_t test_rows = 0;
+               for (std::size_t c = 0; c < std::min(o.num_clients, o.test_clients); ++c)
+                 test_rows += static_cast<std::uint64_t>(
+                     std::ceil(o.test_fraction * static_cast<double>(gen->client_size(c))));
+               const std::uint64_t row_bytes = static_cast<std::uint64_t>(o.dim) * 4 + 4;
+               ShapeOnlyData::Shape shape;
+               shape.clients = clients;
+               shape.dim = o.dim;
+               shape.classes = o.classes;
+               shape.train_samples = 0;  // not summed over a million clients; see client_size
+               shape.resident_bytes =
+                   test_rows * row_bytes + static_cast<std::uint64_t>(o.classes + 1) * o.dim * 8;
+               shape.buffer_bytes = o.size_max * row_bytes;
+               shape.client_size = [gen](std::size_t c) { return gen->client_size(c); };
+               return std::make_unique<ShapeOnlyData>(std::move(shape));
+             }
              return std::make_unique<data::SyntheticFederatedData>(o);
            });
 }

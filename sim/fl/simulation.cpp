@@ -11,7 +11,11 @@
 #include <numeric>
 #include <unordered_set>
 
+#include <unistd.h>
+
+#include <fmt/core.h>
 #include <tbb/enumerable_thread_specific.h>
+#include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
 #include <tbb/partitioner.h>
 #include <Eigen/Core>
@@ -21,6 +25,7 @@
 #include "sim/agents/device.hpp"
 #include "sim/core/engine.hpp"
 #include "sim/core/rng.hpp"
+#include "sim/fl/dry_data.hpp"
 
 namespace ledgerfl::fl {
 
@@ -108,6 +113,8 @@ struct FlSimulation::Impl {
   std::unique_ptr<ServerOptimizer> server;
   std::unique_ptr<agents::Population> population;
   double flops_per_sample = 0.0;
+
+  MemoryEstimate memory;
 
   std::vector<float> global;
   Snapshot snapshot;  // immutable copy of `global` that tasks start from
@@ -342,7 +349,93 @@ struct FlSimulation::Impl {
 
   void run_sync(core::Engine& engine, core::RunSink& sink);
   void run_async(core::Engine& engine, core::RunSink& sink);
+
+  // A deadline no client can ever meet is an error: the fastest possible round (the model's
+  // download and upload at the fastest bandwidth the device laws allow, twice the smallest
+  // latency, and for training.steps > 0 those steps at the fastest device) is a lower bound on
+  // every client's round. Laws without an upper bound (normal, lognormal, pareto speeds) give
+  // no bound on that term, which is then skipped (a lower bound still).
+  void check_deadline(const ParamView& rp) const {
+    if (opts.mode != RoundOptions::Mode::kSync) return;  // async: the deadline only frees slots
+    const agents::DeviceOptions& d = population->options();
+    const double bits = static_cast<double>(model->num_params()) * 32.0;
+    const double down = d.download->upper_bound(), up = d.upload->upper_bound();
+    const double lat = d.latency_s->lower_bound();
+    double fastest = 2.0 * lat + bits / down + bits / up;  // bits / inf = 0
+    const double steps = local.steps > 0 ? static_cast<double>(local.steps) : 1.0;
+    fastest += steps * local.batch * flops_per_sample / d.flops->upper_bound();
+    if (opts.deadline.seconds() < fastest)
+      rp.fail(
+          "deadline",
+          fmt::format("= {} is shorter than the fastest possible client round, {:.6g} s "
+                      "(download + upload of {} parameters at the fastest [devices] "
+                      "bandwidth, 2 x the smallest latency, and at least one local step of "
+                      "training.batch = {} at the fastest devices.flops): no update can ever "
+                      "arrive",
+                      core::to_string(opts.deadline), fastest, model->num_params(), local.batch));
+  }
 };
+
+namespace {
+std::string show_bytes(std::uint64_t b) {
+  const double v = static_cast<double>(b);
+  if (v >= 1024.0 * 1024 * 1024 * 1024)
+    return fmt::format("{:.1f} TiB", v / (1024.0 * 1024 * 1024 * 1024));
+  if (v >= 1024.0 * 1024 * 1024) return fmt::format("{:.1f} GiB", v / (1024.0 * 1024 * 1024));
+  if (v >= 1024.0 * 1024) return fmt::format("{:.1f} MiB", v / (1024.0 * 1024));
+  return fmt::format("{:.1f} KiB", v / 1024.0);
+}
+
+// See MemoryEstimate in simulation.hpp for the formula.
+MemoryEstimate estimate_memory(const FlSimulation::Impl& im, const LocalOptions& lo,
+                               const RoundOptions& ro) {
+  MemoryEstimate m;
+  m.params = im.model->num_params();
+  std::uint64_t act = 0;  // activations per sample: the layers' outputs
+  for (const auto& l : im.model->layers()) act += static_cast<std::uint64_t>(l.fan_out);
+  m.threads = static_cast<std::uint64_t>(
+      tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism));
+  m.deltas = ro.per_round;
+  if (ro.mode == RoundOptions::Mode::kAsync)  // in-flight tasks hold their start snapshots
+    m.deltas +=
+        std::min<std::uint64_t>(im.num_clients, ro.concurrency ? ro.concurrency : 2 * ro.per_round);
+  const std::uint64_t dim = static_cast<std::uint64_t>(im.data->input_dim());
+  m.thread_extra = static_cast<std::uint64_t>(lo.batch) * (dim + 2 * act) * 4 +
+                   static_cast<std::uint64_t>(kEvalChunk) * 2 * act * 4;
+  std::uint64_t samples = ro.train_eval_samples;
+  if (const auto* shape = dynamic_cast<const ShapeOnlyData*>(im.data.get())) {
+    m.data = shape->shape().resident_bytes;
+    m.thread_extra += shape->shape().buffer_bytes;
+    if (shape->shape().train_samples > 0)
+      samples = std::min<std::uint64_t>(samples, shape->shape().train_samples);
+  }
+  m.data += samples * (dim * 4 + 4) + static_cast<std::uint64_t>(im.num_clients) * 8;
+  return m;
+}
+
+std::uint64_t machine_memory_bytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0
+             ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page)
+             : 0;
+}
+}  // namespace
+
+std::uint64_t MemoryEstimate::total() const {
+  return params * 4 * (3 + deltas + 3 * threads) + threads * thread_extra + data;
+}
+
+std::string MemoryEstimate::formula() const {
+  return fmt::format(
+      "{} parameters x 4 B x (3 global/snapshot/aggregate + {} client deltas + 3 x "
+      "{} threads of training scratch) + {} threads x {} activations/buffers + {} "
+      "data",
+      params, deltas, threads, threads, show_bytes(thread_extra), show_bytes(data));
+}
+
+std::string MemoryEstimate::summary() const {
+  return show_bytes(total());
+}
 
 // ---------------------------------------------------------------------------- synchronous rounds
 void FlSimulation::Impl::run_sync(core::Engine& engine, core::RunSink& sink) {
@@ -657,6 +750,21 @@ std::unique_ptr<FlSimulation> FlSimulation::build(const ParamView& root, std::ui
   const ParamView dev = root.table("devices");
   impl->population = std::make_unique<agents::Population>(
       impl->num_clients, seed, agents::read_device_options(dev, regs.distributions));
+  impl->memory = estimate_memory(*impl, lo, ro);
+  if (root.dry()) {
+    // Validation: everything is read and checked; refuse what this machine cannot hold.
+    const std::uint64_t have = machine_memory_bytes();
+    if (have > 0 && impl->memory.total() > have)
+      model_p.fail(
+          model_p.has("hidden") ? "hidden" : "",
+          fmt::format("the run needs an estimated {} ({}), more than this machine's {} "
+                      "of physical memory; the keys that drive it: model.* and data.dim "
+                      "(parameters), rounds.per_round (per-client deltas), --threads "
+                      "(scratch), data.* (the data set)",
+                      show_bytes(impl->memory.total()), impl->memory.formula(), show_bytes(have)));
+  }
+  impl->check_deadline(rp);
+  if (root.dry()) return std::unique_ptr<FlSimulation>(new FlSimulation(std::move(impl)));
 
   impl->global.assign(impl->model->num_params(), 0.0f);
   impl->model->init(impl->global, core::mix_key(seed, core::purpose_id("model_init"), 0, 0));
@@ -670,8 +778,11 @@ FlSimulation::~FlSimulation() = default;
 std::int64_t FlSimulation::total_rounds() const {
   return impl_->opts.rounds;
 }
+const MemoryEstimate& FlSimulation::memory() const {
+  return impl_->memory;
+}
 std::size_t FlSimulation::num_params() const {
-  return impl_->global.size();
+  return impl_->model->num_params();
 }
 const nn::Model& FlSimulation::model() const {
   return *impl_->model;
@@ -684,6 +795,8 @@ void FlSimulation::run(core::RunSink& sink) {
   sink.set_meta("model", impl_->model->name());
   sink.set_meta("num_params", static_cast<std::int64_t>(impl_->global.size()));
   sink.set_meta("clients", static_cast<std::int64_t>(impl_->num_clients));
+  if (impl_->global.empty())
+    throw std::logic_error("FlSimulation::run: built from a dry (validation-only) document");
   core::Engine engine;
   if (impl_->opts.mode == RoundOptions::Mode::kSync)
     impl_->run_sync(engine, sink);

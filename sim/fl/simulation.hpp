@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "sim/core/record.hpp"
@@ -71,10 +72,34 @@ struct StragglerDraw {
 StragglerDraw draw_stragglers(std::uint64_t seed, std::int64_t round,
                               std::span<const std::size_t> training, double fraction, int epochs);
 
+// The memory a run needs, estimated before anything large is allocated (DESIGN.md: memory grows
+// with the round, not the population). With P parameters (4-byte floats), T worker threads and
+// K = rounds.per_round:
+//   P x 4 B x (3 + D + 3 T)      global model, its snapshot and the aggregate; D deltas (K, plus
+//                                the in-flight start snapshots in async mode: concurrency);
+//                                per thread the trained copy, gradient and momentum
+// + T x (batch x (dim + 2 A) + 500 x 2 A) x 4 B   per-thread minibatch, activations and
+//                                evaluation workspace (A = the layers' outputs per sample),
+//                                plus a generated client's samples (synthetic size_max rows)
+// + data                         the shared data set (train + test, features as float, labels
+//                                and partition rows) or the generated test set, the
+//                                train_eval sample, and 8 B of state per registered client.
+// It is a lower bound on the real peak (allocator overhead, robust aggregators' pairwise
+// distances and HDF5 buffers are not counted); `validate` prints it and refuses a scenario
+// whose estimate exceeds the machine's physical memory.
+struct MemoryEstimate {
+  std::uint64_t params = 0, deltas = 0, threads = 0, thread_extra = 0, data = 0;
+  std::uint64_t total() const;
+  std::string formula() const;  // the terms above with this scenario's numbers
+  std::string summary() const;  // "1.2 GiB"
+};
+
 class FlSimulation {
  public:
   // Reads [simulation] rounds, [clients], [data], [model], [training], [rounds], [aggregator],
-  // [server], [devices] — every parameter it will use — and loads the data.
+  // [server], [devices] — every parameter it will use — and loads the data. On a dry document
+  // (scenario::ParamView::dry) it checks everything and estimates memory() without loading or
+  // allocating; such a simulation cannot run.
   static std::unique_ptr<FlSimulation> build(const scenario::ParamView& root, std::uint64_t seed,
                                              const FlRegistries& regs);
   ~FlSimulation();
@@ -82,6 +107,7 @@ class FlSimulation {
   void run(core::RunSink& sink);
   std::int64_t total_rounds() const;
   std::size_t num_params() const;
+  const MemoryEstimate& memory() const;
   const nn::Model& model() const;
   std::span<const float> global_params() const;  // the current global model
 

@@ -207,6 +207,71 @@ void Document::Impl::mark_override(const toml::node* n, const std::string& sourc
 }
 
 // ---------------------------------------------------------------------------------------------
+// UTF-8: toml++ 3.3.0 (Debian 12) reaches undefined behaviour on some invalid UTF-8 (an
+// `unreachable` in its unicode tables, upstream issue 295), so text is checked before it parses.
+
+std::optional<Utf8Error> first_invalid_utf8(std::string_view text) {
+  int line = 1, column = 1;
+  std::size_t i = 0;
+  const std::size_t n = text.size();
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    std::size_t len = 0;
+    unsigned lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c < 0x80) {
+      len = 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // UTF-16 surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+    }
+    std::optional<std::size_t> bad;  // offset of the offending byte
+    bool truncated = false;
+    if (len == 0) bad = i;  // 0x80-0xC1 or 0xF5-0xFF cannot start a character
+    for (std::size_t k = 1; !bad && k < len; ++k) {
+      if (i + k >= n) {
+        bad = i;
+        truncated = true;
+        break;
+      }
+      const auto b = static_cast<unsigned char>(text[i + k]);
+      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) bad = i + k;
+    }
+    if (bad) {
+      Utf8Error e;
+      e.offset = *bad;
+      e.byte = static_cast<unsigned char>(text[*bad]);
+      e.line = line;
+      e.column = column;  // of the character the bad byte is in (1-based, counted in characters)
+      e.truncated = truncated;
+      return e;
+    }
+    if (c == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+    i += len;
+  }
+  return std::nullopt;
+}
+
+std::string describe(const Utf8Error& e) {
+  if (e.truncated)
+    return fmt::format("invalid UTF-8: the text ends inside a multi-byte character (byte 0x{:02X})",
+                       e.byte);
+  return fmt::format("invalid UTF-8: byte 0x{:02X} (byte offset {}) is not valid here", e.byte,
+                     e.offset);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Loading and parsing
 
 Document::Document() : impl_(std::make_unique<Impl>()) {}
@@ -236,6 +301,8 @@ std::unique_ptr<Document> Document::parse(std::string_view text, std::string sou
   Impl& d = *doc->impl_;
   d.source_name = std::move(source_name);
   d.text = std::string(text);
+  if (const auto bad = first_invalid_utf8(d.text))
+    throw InputError(format_error({d.source_name, bad->line, bad->column}, "", describe(*bad)));
   try {
     d.root = toml::parse(d.text, d.source_name);
   } catch (const toml::parse_error& e) {
@@ -254,6 +321,10 @@ const std::string& Document::original_text() const {
 }
 std::string Document::resolved_toml() const {
   return write_toml(*impl_);
+}
+
+void Document::set_dry(bool dry) {
+  impl_->dry = dry;
 }
 
 ParamView Document::root() {
@@ -308,6 +379,14 @@ void Document::apply_override(std::string_view assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string_view::npos)
     throw InputError(arg + ": expected KEY=VALUE, e.g. --set learning.rounds=50");
+  if (const auto bad = first_invalid_utf8(assignment)) {
+    // Name the key when it is readable (the bad byte is in the value).
+    const auto eq_at = assignment.find('=');
+    const std::string key = eq_at != std::string_view::npos && bad->offset > eq_at
+                                ? " " + std::string(trim(assignment.substr(0, eq_at)))
+                                : "";
+    throw InputError(fmt::format("--set{}: column {}: {}", key, bad->column, describe(*bad)));
+  }
   const std::string_view key_text = trim(assignment.substr(0, eq));
   const std::string_view value_text = trim(assignment.substr(eq + 1));
   if (key_text.empty())

@@ -486,6 +486,10 @@ SourcePos ParamView::pos(std::string_view key) const {
   return d.pos_of(&t);
 }
 
+bool ParamView::dry() const {
+  return doc_->impl_->dry;
+}
+
 void ParamView::fail(std::string_view key, const std::string& message) const {
   throw InputError(format_error(pos(key), key.empty() ? path_ : key_path(key), message));
 }

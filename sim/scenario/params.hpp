@@ -90,6 +90,11 @@ class ParamView {
   // p.fail("f", "= 5 violates 2f + 2 < n (n = 10)").
   [[noreturn]] void fail(std::string_view key, const std::string& message) const;
   SourcePos pos(std::string_view key) const;
+  // A dry document (Document::set_dry) is read for validation only: factories read and check
+  // every parameter as usual but allocate nothing large (no data set loaded or generated, no
+  // parameter vectors), so `validate` costs what parsing costs. One code path reads every key,
+  // so leftover keys are reported the same way in both modes.
+  bool dry() const;
 
  private:
   friend class Document;
@@ -112,6 +117,7 @@ class Document {
   void apply_override(std::string_view assignment);
 
   ParamView root();
+  void set_dry(bool dry);  // see ParamView::dry()
   // Throws InputError for the first key nobody read: position, path and the nearest known key
   // of that table. Call after every component has been built.
   void check_unused() const;

@@ -7,10 +7,12 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "sim/metrics/reader.hpp"
 
@@ -295,4 +297,171 @@ TEST_CASE("names that escape runs/, out-of-range seeds and repeated grid keys ex
   CHECK_MESSAGE(r.out.find("--grid simulation.seed: the key is given twice") != std::string::npos,
                 r.out);
   CHECK_FALSE(fs::exists(dir / "index.csv"));
+}
+
+namespace {
+// A small chain scenario (4 PoA validators, 10 minutes) with `extra` appended.
+std::string chain_scenario(const std::string& name, const std::string& extra) {
+  const fs::path p = tmp_dir() / name;
+  std::ofstream(p) << "[simulation]\nseed = 1\nduration = \"10m\"\nmetrics_interval = \"1m\"\n"
+                      "[network]\nvalidators = 4\n"
+                   << extra
+                   << "\n[chain.consensus]\ntype = \"poa\"\ninterval = \"2s\"\n"
+                      "[workload]\ntype = \"poisson\"\nrate = 5.0\n";
+  return p.string();
+}
+
+std::string bytes_file(const std::string& name, const std::string& bytes) {
+  const fs::path p = tmp_dir() / name;
+  std::ofstream(p, std::ios::binary) << bytes;
+  return p.string();
+}
+
+bool one_error_line(const std::string& out) {
+  return out.rfind("error: ", 0) == 0 && out.find('\n') == out.size() - 1;
+}
+}  // namespace
+
+// Issue 12, "Bad input: exit 2, a position, no hang": each input the probe found (and the
+// classes around it) exits 2 with one "error: " line naming the key, from `run` and `validate`
+// alike, and fast (a hang would time the test out).
+TEST_CASE("issue 12: impossible, unbounded or malformed input exits 2 naming the key") {
+  const std::string src = LEDGERFL_SOURCE_DIR;
+  const std::string quick = src + "/scenarios/quickstart.toml";
+  const std::string bft = src + "/scenarios/chain/bft_consortium.toml";
+  const std::string poa = src + "/scenarios/chain/poa_consortium.toml";
+  struct Case {
+    std::string what, scenario, args, expect;
+  };
+  const std::vector<Case> cases = {
+      {"train_subset below min_size x clients", quick, "--set data.train_subset=999",
+       "data.partition.min_size: = 10 x clients.count = 100 needs 1000 samples, more than the "
+       "999 training samples"},
+      {"model too large for memory", quick, "--set 'model.hidden=[65536,65536,65536]'",
+       "model.hidden: the run needs an estimated"},
+      {"input dimension too large for memory", kTiny,
+       "--set data.dim=100000 --set clients.count=1000000 --set rounds.per_round=100000",
+       "more than this machine's"},
+      {"metrics_interval hang", bft, "--set simulation.metrics_interval=1ns",
+       "simulation.metrics_interval: = 1ns gives duration / metrics_interval = 3.6e+12 /rounds "
+       "rows, more than the bound of 1e+06 rows per run"},
+      {"workload rate hang", bft, "--set workload.rate=1e18",
+       "workload.rate: = 1e+18 tx/s x simulation.duration = 1h 0m 0s gives 3.6e+21 "
+       "transactions, more than the bound of 1e+07"},
+      {"poa interval hang", poa, "--set chain.consensus.interval=1ns",
+       "chain.consensus.interval: = 1ns gives simulation.duration / interval = 3.6e+12"},
+      {"pos slot hang", src + "/scenarios/chain/ethereum_pos.toml",
+       "--set chain.consensus.slot=1us", "chain.consensus.slot: = 1us gives"},
+      {"pow block interval hang", src + "/scenarios/chain/bitcoin_like.toml",
+       "--set chain.consensus.block_interval=1ns", "chain.consensus.block_interval: = 1ns gives"},
+      {"nobody online", kTiny, "--set 'devices.availability={type=\"bernoulli\", p_online=0}'",
+       "devices.availability.p_online: = 0: no client is ever online"},
+      {"nobody online (markov)", kTiny,
+       "--set 'devices.availability={type=\"markov\", p_online=0}'",
+       "devices.availability.p_online: = 0"},
+      {"everybody crashes", kTiny, "--set devices.crash_probability=1",
+       "devices.crash_probability: = 1: every selected client crashes"},
+      {"deadline below any client's round", kTiny, "--set rounds.deadline=1ms",
+       "rounds.deadline: = 1ms is shorter than the fastest possible client round"},
+      {"deadline below a uniform law's bound", kTiny,
+       "--set 'devices.upload={type=\"uniform\", low=\"1kbps\", high=\"1.5kbps\"}'",
+       "rounds.deadline: = 10s is shorter than the fastest possible client round"},
+      {"every validator byzantine", bft,
+       "--set 'chain.consensus.byzantine=[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15]'",
+       "chain.consensus.byzantine: lists every one of the"},
+      {"every node crashed",
+       chain_scenario("all_crash.toml",
+                      "[[network.crash]]\nnode = 0\nat = \"1m\"\n"
+                      "[[network.crash]]\nnode = 1\nat = \"1m\"\n"
+                      "[[network.crash]]\nnode = 2\nat = \"2m\"\n"
+                      "[[network.crash]]\nnode = 3\nat = \"3m\"\n"),
+       "", "network.crash[3].node: every one of the 4 nodes crashes without recovering"},
+      {"every validator down from the start",
+       chain_scenario("all_down.toml",
+                      "[[network.crash]]\nnode = 0\nat = \"0s\"\nrecover = \"20m\"\n"
+                      "[[network.crash]]\nnode = 1\nat = \"0s\"\n"
+                      "[[network.crash]]\nnode = 2\nat = \"0s\"\n"
+                      "[[network.crash]]\nnode = 3\nat = \"0s\"\n"),
+       "", "crashes without recovering"},
+      {"partition with an empty side",
+       chain_scenario("empty_side.toml",
+                      "[[network.partition]]\nstart = \"1m\"\nend = \"2m\"\nfraction = 0.1\n"),
+       "", "network.partition[0].fraction: puts 0 of the 4 nodes on one side"},
+      {"partition with everything on one side",
+       chain_scenario("full_side.toml",
+                      "[[network.partition]]\nstart = \"1m\"\nend = \"2m\"\nside = [0,1,2,3]\n"),
+       "", "network.partition[0].side: puts 4 of the 4 nodes on one side"},
+      {"partition outside the run",
+       chain_scenario("late_partition.toml",
+                      "[[network.partition]]\nstart = \"1h\"\nend = \"2h\"\nside = [0]\n"),
+       "", "network.partition[0].start: = 1h 0m 0s is not before simulation.duration"},
+      {"invalid UTF-8 byte in the file",
+       bytes_file("utf8_ff.toml", "[simulation]\nname = \"a\xff\"\n"), "",
+       "utf8_ff.toml:2:10: invalid UTF-8: byte 0xFF"},
+      {"UTF-16 surrogate in the file",
+       bytes_file("utf8_surrogate.toml", "# \xed\xa0\x80\n[simulation]\n"), "",
+       "utf8_surrogate.toml:1:3: invalid UTF-8: byte 0xA0"},
+      {"overlong encoding in the file", bytes_file("utf8_overlong.toml", "x = \"\xc0\xaf\"\n"), "",
+       "utf8_overlong.toml:1:6: invalid UTF-8: byte 0xC0"},
+      {"file ends inside a character", bytes_file("utf8_cut.toml", "# \xe2\x82"), "",
+       "utf8_cut.toml:1:3: invalid UTF-8: the text ends inside a multi-byte character"},
+      {"invalid UTF-8 in a --set value", kTiny, "--set \"$(printf 'simulation.name=\\303\\050')\"",
+       "--set simulation.name: column 17: invalid UTF-8: byte 0x28"},
+  };
+  int tried = 0;
+  for (const auto& c : cases) {
+    for (const char* cmd : {"validate", "run"}) {
+      const std::string extra =
+          std::string(cmd) == "run" ? " -q --force -o " + (tmp_dir() / "issue12.h5").string() : "";
+      Result r = run(std::string(cmd) + " " + c.scenario + " " + c.args + extra);
+      ++tried;
+      CHECK_MESSAGE(r.code == 2, c.what << " (" << cmd << "): " << r.out);
+      CHECK_MESSAGE(r.out.find(c.expect) != std::string::npos,
+                    c.what << " (" << cmd << "): " << r.out);
+      CHECK_MESSAGE(one_error_line(r.out), c.what << " (" << cmd << "): " << r.out);
+    }
+  }
+  // -o onto an unwritable path: a run-only check.
+  for (const std::string& out : {std::string("/proc/x.h5"), kTiny + "/x.h5"}) {
+    Result r = run("run " + kTiny + " -q -o " + out);
+    ++tried;
+    CHECK_MESSAGE(r.code == 2, out << ": " << r.out);
+    CHECK_MESSAGE(r.out.find("-o " + out + ": cannot") != std::string::npos, r.out);
+    CHECK_MESSAGE(one_error_line(r.out), r.out);
+  }
+  MESSAGE("issue 12 CLI inputs tried: " << tried);
+  // The bounds are not too tight: the shipped scenarios and sane neighbours pass.
+  for (const std::string& ok :
+       {quick + " --set data.train_subset=1000", poa + " --set chain.consensus.interval=1ms",
+        bft + " --set workload.rate=2000", kTiny + " --set devices.crash_probability=0.99",
+        kTiny + " --set 'devices.availability={type=\"bernoulli\", p_online=0.01}'",
+        kTiny + " --set 'simulation.name=\"ünïcode ✓\"'",
+        chain_scenario("one_survivor.toml",
+                       "[[network.crash]]\nnode = 0\nat = \"1m\"\n"
+                       "[[network.crash]]\nnode = 1\nat = \"1m\"\n"
+                       "[[network.crash]]\nnode = 2\nat = \"2m\"\n"
+                       "[[network.partition]]\nstart = \"1m\"\nend = \"2m\"\n"
+                       "side = [0]\n")}) {
+    Result r = run("validate " + ok);
+    CHECK_MESSAGE(r.code == 0, ok << ": " << r.out);
+  }
+}
+
+TEST_CASE("validate does not load or generate the data and prints the memory estimate") {
+  const std::string million = std::string(LEDGERFL_SOURCE_DIR) + "/scenarios/million_clients.toml";
+  const auto t0 = std::chrono::steady_clock::now();
+  Result r = run("validate " + million + " --set data.dim=100000");
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CHECK_MESSAGE(r.code == 0, r.out);
+  CHECK_MESSAGE(r.out.find("; estimated memory ") != std::string::npos, r.out);
+  CHECK_MESSAGE(secs < 3.0, "validate took " << secs << " s (24 s when it generated the data)");
+  // Leftover keys are still reported by the dry build.
+  r = run("validate " + million + " --set data.dimm=3");
+  CHECK(r.code == 2);
+  CHECK_MESSAGE(r.out.find("data.dimm: unknown key") != std::string::npos, r.out);
+  // Fashion-MNIST: validate reads only the IDX headers; a wrong directory is still an error.
+  r = run("validate " + std::string(LEDGERFL_SOURCE_DIR) +
+          "/scenarios/quickstart.toml --set data.dir=/nonexistent");
+  CHECK(r.code == 2);
+  CHECK_MESSAGE(r.out.find("data.dir: /nonexistent/") != std::string::npos, r.out);
 }

@@ -163,9 +163,11 @@ TEST_CASE("override values that are not single TOML values are taken as text") {
   doc->apply_override("d=[1, \"x\"]");
   doc->apply_override("e=1979-05-27");  // a TOML date
   CHECK(error_of([&] { doc->apply_override(std::string("f=\xff\xfe")); }) ==
-        "--set f=\xff\xfe: the value is not valid UTF-8 text");
-  CHECK(error_of([&] { doc->apply_override(std::string("f=\xed\xa0\x80")); }) ==
-        "--set f=\xed\xa0\x80: the value is not valid UTF-8 text");  // a UTF-16 surrogate
+        "--set f: column 3: invalid UTF-8: byte 0xFF (byte offset 2) is not valid here");
+  CHECK(
+      error_of([&] { doc->apply_override(std::string("f=\xed\xa0\x80")); }) ==
+      "--set f: column 3: invalid UTF-8: byte 0xA0 (byte offset 3) is not valid here");  // a
+                                                                                         // surrogate
   doc->apply_override("u=caf\xc3\xa9 \"quoted\" \\ back");
   auto r = doc->root();
   CHECK(r.string("a", std::nullopt) == "1\nb=2");

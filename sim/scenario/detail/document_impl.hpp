@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -30,6 +31,7 @@ struct Document::Impl {
   };
   std::unordered_map<const toml::node*, Override> overrides;
   std::size_t override_count = 0;
+  bool dry = false;  // validation only (ParamView::dry)
 
   // Nodes inserted by reads: defaults that were used and tables created by table(). They are
   // not "present" for has()/keys() and never reported as unused.
@@ -80,6 +82,17 @@ std::string quote_string(std::string_view s);
 std::string show_value(const toml::node& n);
 // Its type and value: string "fast", integer 3, float 2.5, boolean true, an array, a table.
 std::string describe(const toml::node& n);
+
+// The first byte of `text` that is not part of well-formed UTF-8 (RFC 3629: no overlong forms,
+// no surrogates, nothing above U+10FFFF), with the line and column (in characters) where it is.
+struct Utf8Error {
+  std::size_t offset = 0;
+  unsigned byte = 0;
+  int line = 0, column = 0;
+  bool truncated = false;  // the text ends inside a multi-byte character
+};
+std::optional<Utf8Error> first_invalid_utf8(std::string_view text);
+std::string describe(const Utf8Error& e);
 // Shortest round-trip text of a double ("0.1", "1e-07", "3").
 std::string show_number(double v);
 // The table as TOML text, in file order, defaults last (toml_writer.cpp).
