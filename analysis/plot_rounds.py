@@ -91,6 +91,10 @@ def main(argv=None):
     except RunFileError as err:
         print(f"plot_rounds.py: {err}", file=sys.stderr)
         return 2
+    except (OSError, KeyError, ValueError) as err:  # verified, yet h5py could not read it
+        print(f"plot_rounds.py: {args.run if hasattr(args, 'run') else args.runs[0]}: unreadable: {err}",
+              file=sys.stderr)
+        return 2
     print(f"wrote {args.output} ({os.path.getsize(args.output)} bytes)")
     return 0
 

@@ -39,8 +39,11 @@ LedgerColumns ledger_columns(const std::vector<core::ColumnSpec>& block_cols,
                              const std::vector<core::ColumnSpec>& tx_cols,
                              const std::vector<std::vector<core::Cell>>& tx_rows);
 
-// `ledgerfl audit RUN.h5`: 0 all hold, 1 first broken block/transaction named, 2 unreadable
-// file or missing tables. Lives in the ledgerfl_audit library (needs ledgerfl::metrics).
-int audit_run(const std::string& h5_path, std::ostream& out);
+// `ledgerfl audit RUN.h5 [--expect DIGEST]`: verifies the file's digest chain (every run file),
+// then the ledger when the file has one, and prints the final digest. 0 all hold; 1 a digest,
+// a block or a transaction differs (named), or the final digest is not `expect` (when given);
+// 2 unreadable file (bad checksum, ...) or no digest chain. Lives in ledgerfl_audit
+// (audit_run.cpp, needs ledgerfl::metrics).
+int audit_run(const std::string& h5_path, std::ostream& out, const std::string& expect = {});
 
 }  // namespace ledgerfl::chain

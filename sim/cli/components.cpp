@@ -20,6 +20,7 @@ struct ChainParts {
   chain::ChainRegistries chain;
   CLI::App* audit = nullptr;  // the `audit` subcommand and its argument
   std::string audit_path;
+  std::string audit_expect;  // --expect DIGEST
 };
 
 Components::Components() : chain(std::make_unique<ChainParts>()) {
@@ -84,14 +85,17 @@ void add_extra_commands(CLI::App& app, Components& comps) {
   CLI::App*& audit = comps.chain->audit;
   audit = app.add_subcommand(
       "audit",
-      "re-verify a recorded ledger: every block hash, parent link, Merkle root and "
+      "verify a run file's digest chain (every flush, metrics included; prints the final "
+      "digest), then a recorded ledger: every block hash, parent link, Merkle root and "
       "payload hash (exit 0 all hold, 1 first broken one named, 2 unreadable file)");
   audit->add_option("run", comps.chain->audit_path, "run file (.h5)")->required();
+  audit->add_option("--expect", comps.chain->audit_expect,
+                    "published final digest: exit 1 if the file's differs");
 }
 
 int run_extra_commands(CLI::App&, Components& comps) {
   if (comps.chain->audit && *comps.chain->audit)
-    return chain::audit_run(comps.chain->audit_path, std::cout);
+    return chain::audit_run(comps.chain->audit_path, std::cout, comps.chain->audit_expect);
   return 2;
 }
 

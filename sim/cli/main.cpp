@@ -208,6 +208,8 @@ int cmd_run(const cli::Components& comps, const RunArgs& a, const std::string& c
     for (const auto& line : p.sim.summary_lines) std::printf("  %s\n", line().c_str());
     std::printf("%s", progress.summary_table().c_str());
     std::printf("  results: %s\n", out.c_str());
+    std::printf("  digest: %s (ledgerfl audit %s --expect DIGEST)\n", writer.digest_hex().c_str(),
+                out.c_str());
   }
   return kExitOk;
 }

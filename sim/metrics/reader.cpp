@@ -5,10 +5,12 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <map>
 
 #include <fmt/format.h>
 
 #include "sim/metrics/detail/h5.hpp"
+#include "sim/metrics/detail/integrity.hpp"
 
 namespace ledgerfl::metrics {
 
@@ -28,10 +30,21 @@ std::string round_object(const std::string& name) {
 
 struct H5Reader::Impl {
   Handle file;
+  // Rows per dataset at the last commit (/integrity); nullopt for a file without one.
+  std::optional<std::map<std::string, std::size_t>> committed;
+
+  std::size_t limit(const std::string& object, std::size_t extent) const {
+    if (!committed) return extent;
+    const auto it = committed->find(object);
+    return it == committed->end() ? 0 : std::min(extent, it->second);
+  }
 };
 
 H5Reader::H5Reader(const std::string& path)
-    : path_(path), impl_(std::make_unique<Impl>(Impl{h5::open_file_readonly(path)})) {}
+    : path_(path), impl_(std::make_unique<Impl>(Impl{h5::open_file_readonly(path), {}})) {
+  const auto st = integrity::read_state(impl_->file.get(), path_);
+  if (st.present) impl_->committed = st.committed();
+}
 
 H5Reader::~H5Reader() = default;
 H5Reader::H5Reader(H5Reader&&) noexcept = default;
@@ -45,7 +58,7 @@ std::size_t H5Reader::rounds() const {
   if (has("/timing/wall_s")) {
     const Where w{path_, "/timing/wall_s"};
     Handle ds = h5::open_dataset(impl_->file.get(), "/timing/wall_s", w);
-    return h5::rows(ds.get(), w);
+    return impl_->limit("/timing/wall_s", h5::rows(ds.get(), w));
   }
   // A file without /timing (not written by H5Writer): the shortest /rounds column.
   std::size_t n = 0;
@@ -119,7 +132,7 @@ std::vector<std::int64_t> H5Reader::round_column_int(const std::string& name) co
 
 std::vector<double> H5Reader::timing_wall_s() const {
   return read_column<double>(impl_->file.get(), path_, "/timing/wall_s", H5T_NATIVE_DOUBLE,
-                             std::numeric_limits<std::size_t>::max());
+                             rounds());
 }
 
 std::optional<std::string> H5Reader::meta_string(const std::string& name) const {
@@ -195,14 +208,14 @@ std::size_t H5Reader::table_size(const std::string& path) const {
   const Where w{path_, path};
   if (!has(path)) h5::fail(path_, path, "no such table");
   Handle ds = h5::open_dataset(impl_->file.get(), path, w);
-  return h5::rows(ds.get(), w);
+  return impl_->limit(path, h5::rows(ds.get(), w));
 }
 
 std::vector<std::vector<core::Cell>> H5Reader::table_rows(const std::string& path) const {
   const auto columns = table_columns(path);
   const Where w{path_, path};
   Handle ds = h5::open_dataset(impl_->file.get(), path, w);
-  const hsize_t n = h5::rows(ds.get(), w);
+  const hsize_t n = impl_->limit(path, h5::rows(ds.get(), w));
   Handle mem_type = h5::compound_type(columns, /*native=*/true, w);
   const std::size_t row_size = H5Tget_size(mem_type.get());
   std::vector<std::byte> buf(n * row_size);

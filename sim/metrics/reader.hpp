@@ -12,7 +12,9 @@
 
 namespace ledgerfl::metrics {
 
-// Read-only view of a run file. Every method throws H5Error ("FILE: OBJECT: what") when the
+// Read-only view of a run file. Only committed rows are read: when the file has /integrity,
+// rounds(), columns and tables stop at the row counts of the last commit (a killed run's
+// half-written flush is ignored). Every method throws H5Error ("FILE: OBJECT: what") when the
 // file does not have the expected layout.
 class H5Reader {
  public:

@@ -6,12 +6,14 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <stdexcept>
 #include <unordered_map>
 
 #include <fmt/format.h>
 
 #include "sim/metrics/detail/h5.hpp"
+#include "sim/metrics/detail/integrity.hpp"
 
 namespace ledgerfl::metrics {
 
@@ -26,7 +28,8 @@ constexpr std::int64_t kMissingInt = std::numeric_limits<std::int64_t>::min();
 
 // /rounds and /timing are not compressed: they are a few KiB per metric, and every round's flush
 // rewrites the last chunk of each, so deflate would cost a compressor set-up per metric per round
-// (measured: 4.5 ms per round of 30 metrics with deflate, see README). Tables are compressed.
+// (measured: 4.5 ms per round of 30 metrics with deflate, see README). Tables are not compressed
+// either (kill safety, see table()).
 constexpr bool kCompressRounds = false;
 
 const char* type_name(core::ColumnType t) {
@@ -56,12 +59,21 @@ std::string normalize_path(const std::string& path) {
   return out;
 }
 
+// A dataset under the digest chain: rows written so far, rows committed by the last flush, and
+// the SHA-256 of the bytes written since then (not fed for /timing/wall_s: wall clock).
+struct Tracked {
+  std::string name;
+  std::int64_t committed = 0, written = 0;
+  integrity::Sha256 sha;
+};
+
 // One record table: rows are packed into a buffer and appended to the dataset in order.
 class H5Table final : public core::TableSink {
  public:
   H5Table(const std::string& file_path, std::string path, std::vector<core::ColumnSpec> columns,
-          Handle dataset, Handle mem_type)
-      : file_path_(file_path),
+          Handle dataset, Handle mem_type, Tracked& tracked)
+      : tracked_(tracked),
+        file_path_(file_path),
         path_(std::move(path)),
         columns_(std::move(columns)),
         dataset_(std::move(dataset)),
@@ -100,6 +112,8 @@ class H5Table final : public core::TableSink {
     if (buffered_ == 0 || !dataset_) return;
     h5::append(dataset_.get(), mem_type_.get(), buffered_, buffer_.data(),
                Where{file_path_, path_});
+    tracked_.sha.update(buffer_.data(), buffered_ * row_size_);
+    tracked_.written += static_cast<std::int64_t>(buffered_);
     buffer_.clear();
     buffered_ = 0;
   }
@@ -112,6 +126,7 @@ class H5Table final : public core::TableSink {
   const std::vector<core::ColumnSpec>& columns() const { return columns_; }
 
  private:
+  Tracked& tracked_;
   const std::string& file_path_;
   std::string path_;
   std::vector<core::ColumnSpec> columns_;
@@ -135,6 +150,7 @@ struct H5Writer::Impl {
     std::string name;
     bool is_int = false;
     Handle dataset;
+    Tracked* tracked = nullptr;
   };
 
   const std::string& path;
@@ -148,6 +164,15 @@ struct H5Writer::Impl {
   std::vector<std::pair<std::string, std::unique_ptr<H5Table>>> tables;
   std::size_t rounds = 0;
 
+  // The digest chain (see sim/metrics/README.md, "Integrity").
+  Handle integrity_group, rows_ds, commits_ds, rows_mem, commits_mem;
+  std::vector<std::unique_ptr<Tracked>> tracked;  // object id = index; 0 is /timing/wall_s
+  std::vector<std::string> names;
+  std::map<std::string, integrity::MetaValue> meta_values;
+  integrity::Digest meta_digest{}, last{};
+  bool meta_changed = true;
+  std::int64_t flushes = 0, rows_entries = 0;
+
   explicit Impl(const std::string& p) : path(p) {
     file = h5::create_file(path);
     const Where w{path, "/"};
@@ -156,6 +181,32 @@ struct H5Writer::Impl {
     timing_group = h5::ensure_group(file.get(), "/timing", w, /*tracked=*/true);
     wall_s = h5::create_extensible(timing_group.get(), "wall_s", H5T_IEEE_F64LE, kRoundChunkRows,
                                    kCompressRounds, Where{path, "/timing/wall_s"});
+    const Where wi{path, integrity::kGroup};
+    integrity_group = h5::ensure_group(file.get(), integrity::kGroup, wi);
+    const auto rc = integrity::rows_columns();
+    const auto cc = integrity::commits_columns();
+    Handle rows_file = h5::compound_type(rc, /*native=*/false, wi);
+    Handle commits_file = h5::compound_type(cc, /*native=*/false, wi);
+    rows_mem = h5::compound_type(rc, /*native=*/true, wi);
+    commits_mem = h5::compound_type(cc, /*native=*/true, wi);
+    rows_ds = h5::create_extensible(integrity_group.get(), "rows", rows_file.get(),
+                                    h5::chunk_rows_for(24), false, Where{path, integrity::kRows});
+    commits_ds =
+        h5::create_extensible(integrity_group.get(), "commits", commits_file.get(),
+                              h5::chunk_rows_for(80), false, Where{path, integrity::kCommits});
+    track(integrity::kTiming);
+  }
+
+  // Registers a dataset under the chain; its id is its position in /integrity's 'objects'.
+  Tracked& track(const std::string& name) {
+    tracked.push_back(std::make_unique<Tracked>());
+    tracked.back()->name = name;
+    names.push_back(name);
+    std::string joined;
+    for (const auto& n : names) joined += (joined.empty() ? "" : "\n") + n;
+    h5::write_attr(integrity_group.get(), integrity::kObjectsAttr, joined,
+                   Where{path, integrity::kGroup});
+    return *tracked.back();
   }
 
   void ensure_open() const {
@@ -170,15 +221,19 @@ struct H5Writer::Impl {
         name, is_int,
         h5::create_extensible(rounds_group.get(), name, is_int ? H5T_STD_I64LE : H5T_IEEE_F64LE,
                               kRoundChunkRows, kCompressRounds, w)};
+    c.tracked = &track(object);
     // Back-fill the rounds before this metric existed.
     if (rounds > 0) {
       if (is_int) {
         const std::vector<std::int64_t> fill(rounds, kMissingInt);
         h5::append(c.dataset.get(), H5T_NATIVE_INT64, rounds, fill.data(), w);
+        c.tracked->sha.update(fill.data(), fill.size() * sizeof fill[0]);
       } else {
         const std::vector<double> fill(rounds, kMissingFloat);
         h5::append(c.dataset.get(), H5T_NATIVE_DOUBLE, rounds, fill.data(), w);
+        c.tracked->sha.update(fill.data(), fill.size() * sizeof fill[0]);
       }
+      c.tracked->written += static_cast<std::int64_t>(rounds);
     }
     columns.push_back(std::move(c));
     column_index.emplace(name, columns.size() - 1);
@@ -190,19 +245,58 @@ struct H5Writer::Impl {
     if (c.is_int) {
       const std::int64_t x = v != nullptr ? std::get<std::int64_t>(*v) : kMissingInt;
       h5::append(c.dataset.get(), H5T_NATIVE_INT64, 1, &x, w);
+      c.tracked->sha.update(&x, sizeof x);
     } else {
       double x = kMissingFloat;
       if (v != nullptr)
         x = std::holds_alternative<double>(*v) ? std::get<double>(*v)
                                                : static_cast<double>(std::get<std::int64_t>(*v));
       h5::append(c.dataset.get(), H5T_NATIVE_DOUBLE, 1, &x, w);
+      c.tracked->sha.update(&x, sizeof x);
     }
+    ++c.tracked->written;
   }
 
+  // Writes buffered rows, flushes them to the file, then commits: appends this flush's row
+  // counts and its commit row (flush, rows_end, meta digest, chained digest) and flushes again.
+  // The commit row is the marker readers trust; rows past it are ignored. Tables are written in
+  // reverse creation order so rows that others reference (e.g. /ledger/txs, counted by
+  // /ledger/blocks) are in the file first.
   void flush() {
     ensure_open();
-    for (auto& [name, t] : tables) t->flush();
+    for (auto it = tables.rbegin(); it != tables.rend(); ++it) it->second->flush();
     h5::check(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), Where{path, ""}, "cannot flush file");
+    commit();
+  }
+
+  // `with_rows` false (set_meta): commits /meta alone; rows written since the last commit stay
+  // uncommitted until the next flush.
+  void commit(bool with_rows = true) {
+    std::vector<integrity::Entry> entries;
+    for (std::size_t i = 0; with_rows && i < tracked.size(); ++i) {
+      Tracked& t = *tracked[i];
+      if (t.written > t.committed)
+        entries.push_back({static_cast<std::int64_t>(i), t.committed, t.written, t.sha.finish()});
+    }
+    if (entries.empty() && !meta_changed) return;
+    if (meta_changed) meta_digest = integrity::meta_digest(meta_values);
+    const integrity::Digest d = integrity::chain_step(last, flushes, meta_digest, entries, names);
+    std::vector<std::int64_t> rows_buf;
+    for (const auto& e : entries) rows_buf.insert(rows_buf.end(), {flushes, e.object, e.to});
+    h5::append(rows_ds.get(), rows_mem.get(), entries.size(), rows_buf.data(),
+               Where{path, integrity::kRows});
+    rows_entries += static_cast<std::int64_t>(entries.size());
+    std::byte row[80];
+    std::memcpy(row, &flushes, 8);
+    std::memcpy(row + 8, &rows_entries, 8);
+    std::memcpy(row + 16, meta_digest.data(), 32);
+    std::memcpy(row + 48, d.data(), 32);
+    h5::append(commits_ds.get(), commits_mem.get(), 1, row, Where{path, integrity::kCommits});
+    h5::check(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), Where{path, ""}, "cannot flush file");
+    for (const auto& e : entries) tracked[static_cast<std::size_t>(e.object)]->committed = e.to;
+    last = d;
+    ++flushes;
+    meta_changed = false;
   }
 
   // Closes every object, then the file; throws H5Error if the final close fails.
@@ -215,6 +309,11 @@ struct H5Writer::Impl {
     }
     for (auto& [name, t] : tables) t->close();
     for (auto& c : columns) c.dataset.reset();
+    rows_ds.reset();
+    commits_ds.reset();
+    rows_mem.reset();
+    commits_mem.reset();
+    integrity_group.reset();
     wall_s.reset();
     timing_group.reset();
     rounds_group.reset();
@@ -267,6 +366,7 @@ void H5Writer::on_round(const core::RoundSummary& r) {
   }
   // Written last: its length counts complete rounds (see H5Reader::rounds).
   h5::append(impl_->wall_s.get(), H5T_NATIVE_DOUBLE, 1, &r.wall_s, Where{path_, "/timing/wall_s"});
+  ++impl_->tracked[0]->written;
   ++impl_->rounds;
   impl_->flush();
 }
@@ -276,7 +376,7 @@ core::TableSink& H5Writer::table(const std::string& path,
   impl_->ensure_open();
   const std::string p = normalize_path(path);
   if (p.empty()) throw std::invalid_argument(fmt::format("table path '{}' is empty", path));
-  for (const char* reserved : {"/meta", "/rounds", "/timing"})
+  for (const char* reserved : {"/meta", "/rounds", "/timing", "/integrity"})
     if (p == reserved || p.starts_with(std::string(reserved) + "/"))
       throw std::invalid_argument(
           fmt::format("table path '{}' is inside reserved group {}", p, reserved));
@@ -305,27 +405,45 @@ core::TableSink& H5Writer::table(const std::string& path,
   Handle parent = h5::ensure_group(impl_->file.get(), p.substr(0, slash), w);
   Handle file_type = h5::compound_type(columns, /*native=*/false, w);
   Handle mem_type = h5::compound_type(columns, /*native=*/true, w);
-  // About 64 KiB per chunk before compression.
+  // One page per chunk, uncompressed: a compressed chunk changes size when it is rewritten, so
+  // HDF5 moves it and may reuse its old place before the index that points there is flushed;
+  // a kill in between leaves committed rows in a chunk that fails its checksum (measured with
+  // tests/metrics/kill_runs.py: 3 of 20 kills of a chain run). Uncompressed chunks keep their
+  // place and are rewritten by one page-sized write.
   const std::size_t row_size = H5Tget_size(file_type.get());
-  const hsize_t chunk =
-      std::clamp<std::size_t>(65536 / std::max<std::size_t>(row_size, 1), 64, kTableBufferRows);
+  const hsize_t chunk = h5::chunk_rows_for(row_size);
   Handle ds = h5::create_extensible(parent.get(), p.substr(slash + 1), file_type.get(), chunk,
-                                    /*compress=*/true, w);
+                                    /*compress=*/false, w);
+  Tracked& tracked = impl_->track(p);
   impl_->tables.emplace_back(
       p, std::make_unique<H5Table>(path_, p,
                                    std::vector<core::ColumnSpec>(columns.begin(), columns.end()),
-                                   std::move(ds), std::move(mem_type)));
+                                   std::move(ds), std::move(mem_type), tracked));
   return *impl_->tables.back().second;
 }
 
 void H5Writer::set_meta(const std::string& name, const std::string& value) {
   impl_->ensure_open();
   h5::write_attr(impl_->meta.get(), name, value, Where{path_, "/meta"});
+  impl_->meta_values[name] = value;
+  impl_->meta_changed = true;
+  impl_->commit(/*with_rows=*/false);  // at once: /meta must match the last commit's meta digest
 }
 
 void H5Writer::set_meta(const std::string& name, std::int64_t value) {
   impl_->ensure_open();
   h5::write_attr(impl_->meta.get(), name, value, Where{path_, "/meta"});
+  impl_->meta_values[name] = value;
+  impl_->meta_changed = true;
+  impl_->commit(/*with_rows=*/false);
+}
+
+std::string H5Writer::digest_hex() const {
+  return integrity::to_hex(impl_->last);
+}
+
+std::size_t H5Writer::flushes() const {
+  return static_cast<std::size_t>(impl_->flushes);
 }
 
 void H5Writer::flush() {

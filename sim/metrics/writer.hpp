@@ -19,9 +19,12 @@ namespace ledgerfl::metrics {
 //   /timing/wall_s   float64 per round (wall clock, kept apart from the results)
 //   <table path>     1-D extensible compound dataset per table() (e.g. /ledger/blocks)
 // Every on_round() ends with flush(): a process killed between rounds leaves a file that opens
-// and holds every finished round. /timing/wall_s is written last in a round, so its length is
-// the number of complete rounds. One writer is used from one thread at a time; writers of
-// different files may live in different threads (Debian's libhdf5 is built thread-safe).
+// and holds every finished round. Each flush that wrote something is committed in /integrity:
+// rows per dataset and a SHA-256 chained over the rows written and /meta (written last; readers
+// trust only committed rows). set_meta() commits /meta at once (rows wait for a flush).
+// /timing/wall_s is written last in a round, so its length is the number of complete rounds. One
+// writer is used from one thread at a time; writers of different files may live in different
+// threads (Debian's libhdf5 is built thread-safe).
 class H5Writer final : public core::RunSink {
  public:
   // Creates (truncates) the file; throws H5Error if it cannot.
@@ -48,9 +51,13 @@ class H5Writer final : public core::RunSink {
 
   const std::string& path() const { return path_; }
   std::size_t rounds() const;  // on_round() calls so far
+  // The digest chain (/integrity): committed flushes so far and the last flush's digest (64 hex
+  // digits; `ledgerfl audit` prints the same value for the finished file).
+  std::size_t flushes() const;
+  std::string digest_hex() const;
 
   static constexpr std::size_t kTableBufferRows = 4096;
-  static constexpr std::size_t kRoundChunkRows = 1024;
+  static constexpr std::size_t kRoundChunkRows = 511;  // 4088 bytes + checksum: one 4 KiB page
 
  private:
   struct Impl;

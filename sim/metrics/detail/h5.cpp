@@ -78,6 +78,9 @@ Handle file_access_plist(Where w) {
   Handle fapl = own(H5Pcreate(H5P_FILE_ACCESS), K::kPlist, w, "cannot create file access plist");
   check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18), w,
         "cannot set file format bounds");
+  // Every allocation of at least half a page (our chunks) starts on a page boundary, so a chunk
+  // rewritten in place is one write inside one page (see kChunkBytes in h5.hpp).
+  check(H5Pset_alignment(fapl.get(), kPageBytes / 2, kPageBytes), w, "cannot set page alignment");
   return fapl;
 }
 
@@ -194,6 +197,9 @@ Handle create_extensible(hid_t loc, const std::string& name, hid_t file_type, hs
     check(H5Pset_shuffle(dcpl.get()), w, "cannot set shuffle filter");
     check(H5Pset_deflate(dcpl.get(), 4), w, "cannot set deflate filter");
   }
+  // Last in the pipeline: the checksum covers the stored (compressed) bytes, so a damaged chunk
+  // is an error on read before anything tries to inflate it.
+  check(H5Pset_fletcher32(dcpl.get()), w, "cannot set Fletcher-32 checksum filter");
   return own(
       H5Dcreate2(loc, name.c_str(), file_type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
       K::kDataset, w, "cannot create dataset");

@@ -73,6 +73,16 @@ class Handle {
 // Checked constructors: each throws H5Error with `w` on failure.
 Handle own(hid_t id, Handle::Kind kind, Where w, std::string_view what);
 
+// Chunks hold at most kChunkBytes (with their 4-byte Fletcher-32 checksum: one 4 KiB page) and
+// start on a page boundary (see file_access_plist): a chunk is then written by one pwrite() that
+// stays inside one page, which SIGKILL cannot tear (Linux checks for a fatal signal only between
+// the pages of a write). Rows per chunk for a row of `row_size` bytes:
+inline constexpr std::size_t kPageBytes = 4096;
+inline constexpr std::size_t kChunkBytes = kPageBytes - 4;
+inline hsize_t chunk_rows_for(std::size_t row_size) {
+  return row_size >= kChunkBytes ? 1 : kChunkBytes / row_size;
+}
+
 // File access properties that keep a killed writer's file readable (see h5.cpp).
 Handle file_access_plist(Where w);
 Handle create_file(const std::string& path);  // truncates
@@ -88,7 +98,7 @@ bool exists(hid_t file, const std::string& path);  // every component of path ex
 std::vector<std::string> link_names(hid_t group, Where w);
 
 // Extensible chunked 1-D dataset of `file_type`, initially empty. `compress`: shuffle + deflate
-// level 4 when the deflate filter is available.
+// level 4 when the deflate filter is available. Every chunk carries a Fletcher-32 checksum.
 Handle create_extensible(hid_t loc, const std::string& name, hid_t file_type, hsize_t chunk_rows,
                          bool compress, Where w);
 Handle open_dataset(hid_t loc, const std::string& name, Where w);
