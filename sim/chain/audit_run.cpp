@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cctype>
 #include <exception>
+#include <numeric>
 #include <ostream>
 
 #include "sim/chain/audit.hpp"
@@ -68,8 +69,27 @@ int audit_run(const std::string& h5_path, std::ostream& out, const std::string& 
           << " in this run: ledger not checked, digest chain only\n";
       return rc;
     }
-    c = ledger_columns(r.table_columns("/ledger/blocks"), r.table_rows("/ledger/blocks"),
-                       r.table_columns("/ledger/txs"), r.table_rows("/ledger/txs"));
+    // A chain run records all four ledger tables; one missing is an incomplete (tampered) file.
+    std::vector<std::pair<std::string, RecordedTable>> tables;
+    for (const char* t :
+         {"/ledger/blocks", "/ledger/txs", "/ledger/validators", "/ledger/certificates"}) {
+      if (!r.has(t)) {
+        out << "audit: " << h5_path << ": no " << t << " table: the ledger is incomplete\n";
+        return 1;
+      }
+      tables.emplace_back(t, RecordedTable{r.table_columns(t), r.table_rows(t)});
+    }
+    if (r.has("/chain_summary"))
+      tables.emplace_back("/chain_summary", RecordedTable{r.table_columns("/chain_summary"),
+                                                          r.table_rows("/chain_summary")});
+    c = ledger_columns(tables);
+    c.consensus = r.meta_string("chain.consensus").value_or("");
+    c.header_bytes = r.meta_int("chain.header_bytes").value_or(-1);
+    const auto metrics = r.round_metrics();
+    if (std::find(metrics.begin(), metrics.end(), "blocks") != metrics.end()) {
+      const auto per_round = r.round_column_int("blocks");
+      c.rounds_blocks = std::accumulate(per_round.begin(), per_round.end(), std::int64_t{0});
+    }
   } catch (const std::exception& e) {  // metrics::H5Error, or malformed columns
     out << "audit: " << h5_path << ": unreadable: " << e.what() << "\n";
     return 2;

@@ -8,6 +8,7 @@
 #include <numeric>
 #include <set>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "sim/core/rng.hpp"
 
@@ -108,6 +109,11 @@ class Bft final : public BftConsensus {
   const std::vector<std::uint32_t>& decisions(NodeId v) const override { return vals_[v].decided; }
   bool is_byzantine(NodeId v) const override { return byz_[v] != 0; }
   std::uint64_t safety_violations() const override { return violations_; }
+  std::int64_t voting_power(NodeId v) const override { return power_[v]; }
+  const CommitCertificate* certificate(std::uint32_t b) const override {
+    auto it = certs_.find(b);
+    return it == certs_.end() ? nullptr : &it->second;
+  }
 
   void start() override {
     for (NodeId v = 0; v < n_; ++v) {
@@ -311,7 +317,7 @@ class Bft final : public BftConsensus {
                      NodeId parity) {
     const std::uint64_t c = b | static_cast<std::uint64_t>(pol + 1) << 32;
     const net::Message m =
-        make(v, kMsgProposal, h, r, c, ctx_.ledger.tree.at(b).bytes + o_.proposal_overhead);
+        make(v, kMsgProposal, h, r, c, ctx_.ledger.tree.at(b).bytes() + o_.proposal_overhead);
     for (NodeId to = 0; to < n_; ++to) {
       if (parity != kNone && to % 2 != parity) continue;
       if (to == v) {
@@ -370,7 +376,7 @@ class Bft final : public BftConsensus {
     for (std::int64_t x = h; x < s.height && x < h + 16; ++x) {
       const std::uint32_t b = s.decided[static_cast<std::size_t>(x)];
       ctx_.net.send(v, to,
-                    make(v, kMsgCommit, x, b, 0, ctx_.ledger.tree.at(b).bytes + 200 * n_ / 3));
+                    make(v, kMsgCommit, x, b, 0, ctx_.ledger.tree.at(b).bytes() + 200 * n_ / 3));
       // a commit carries the block and > 2/3 precommit signatures
     }
   }
@@ -388,6 +394,7 @@ class Bft final : public BftConsensus {
       for (auto& [r, rs] : rounds) {
         if (rs.proposal != kNoBlock && quorum(rs.precommits.of(rs.proposal)) &&
             valid_block(v, rs.proposal, h)) {
+          record_certificate(rs, h, r);
           decide(v, rs.proposal);
           decided = true;
           break;
@@ -458,6 +465,17 @@ class Bft final : public BftConsensus {
       }
       return;
     }
+  }
+
+  // The first quorum of precommits seen for a block is its certificate (the precommits the
+  // deciding validator holds: CometBFT's LastCommit). Catch-up commits reuse it.
+  void record_certificate(const RoundState& rs, std::int64_t h, std::int64_t r) {
+    auto [it, fresh] = certs_.try_emplace(rs.proposal);
+    if (!fresh) return;
+    it->second.height = h;
+    it->second.round = r;
+    for (NodeId x = 0; x < n_; ++x)
+      if (rs.precommit[x] == rs.proposal) it->second.voters.push_back(x);
   }
 
   void decide(NodeId v, std::uint32_t b) {
@@ -545,6 +563,7 @@ class Bft final : public BftConsensus {
   std::vector<std::uint32_t> free_timers_;
   std::vector<std::uint32_t> first_decision_;
   std::vector<std::uint8_t> certified_;
+  std::unordered_map<std::uint32_t, CommitCertificate> certs_;  // block -> its certificate
   std::map<std::pair<std::int64_t, std::int64_t>, std::pair<std::uint32_t, std::uint32_t>>
       byz_blocks_;
   std::uint64_t violations_ = 0, rounds_ = 0, rounds_reported_ = 0, max_height_ = 0;

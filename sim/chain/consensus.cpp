@@ -11,7 +11,7 @@ net::GossipId ChainContext::gossip_block(std::uint32_t b, NodeId from) {
   net::Message m;
   m.kind = kMsgBlock;
   m.origin = from;
-  m.bytes = ledger.tree.at(b).bytes;
+  m.bytes = ledger.tree.at(b).bytes();
   m.a = b;
   const net::GossipId g = net.broadcast(from, m);
   ledger.tree.at(b).gossip = g;

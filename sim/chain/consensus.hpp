@@ -41,6 +41,14 @@ struct ChainContext {
   net::GossipId gossip_block(std::uint32_t b, NodeId from);
 };
 
+// A BFT commit certificate: the validators whose precommits for the block in `round` (> 2/3 of
+// the voting power) made a validator commit it at `height`. The simulation counts the messages;
+// the writer signs the certificate it records (chain::precommit_signing_message).
+struct CommitCertificate {
+  std::int64_t height = 0, round = 0;
+  std::vector<NodeId> voters;  // ascending
+};
+
 class Consensus : public net::Receiver {
  public:
   ~Consensus() override = default;
@@ -52,6 +60,10 @@ class Consensus : public net::Receiver {
   // Safety failures seen (two final blocks at one height, or conflicting BFT decisions among
   // honest validators). A correct engine under its fault bound keeps this at 0.
   virtual std::uint64_t safety_violations() const { return ctx_.ledger.tree.finality_conflicts(); }
+  // Validator v's voting power as recorded in /ledger/validators (1 unless the engine weighs).
+  virtual std::int64_t voting_power(NodeId) const { return 1; }
+  // The commit certificate of block b, if the engine has one (BFT), else null.
+  virtual const CommitCertificate* certificate(std::uint32_t) const { return nullptr; }
 
  protected:
   explicit Consensus(ChainContext& ctx) : ctx_(ctx) {}

@@ -54,7 +54,15 @@ Hash block_hash(const BlockHeader& h) {
       .i64(h.timestamp_ns)
       .hash(h.tx_root)
       .hash(h.state_digest)
+      .i64(h.gas_used)
+      .i64(h.bytes)
       .digest();
+}
+
+Hash genesis_hash() {
+  BlockHeader g;
+  g.tx_root = merkle_root({});
+  return block_hash(g);
 }
 
 Hash next_state_digest(const Hash& parent_state, const Hash& tx_root, std::int64_t height) {
@@ -209,11 +217,11 @@ std::uint32_t Ledger::build_block(std::uint32_t parent, std::uint32_t proposer, 
   b.txs = pool.take(limits_.gas_limit, limits_.max_bytes - limits_.header_bytes, txs);
   std::vector<Hash> leaves;
   leaves.reserve(b.txs.size());
-  b.bytes = limits_.header_bytes;
+  b.header.bytes = limits_.header_bytes;
   for (std::uint32_t t : b.txs) {
     leaves.push_back(txs[t].hash);
-    b.gas_used += txs[t].gas;
-    b.bytes += txs[t].size;
+    b.header.gas_used += txs[t].gas;
+    b.header.bytes += txs[t].size;
   }
   const Block& p = tree.at(parent);
   b.header.height = p.header.height + 1;

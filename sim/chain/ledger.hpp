@@ -51,6 +51,9 @@ class TxKinds {
   std::vector<std::string> names_;
 };
 
+// What a header commits to. The hash covers every field (fixed-width little-endian), as a real
+// header commits to its timestamp, gas used (Ethereum's gasUsed) and size, so `ledgerfl audit`
+// sees a change to any of them in /ledger/blocks.
 struct BlockHeader {
   std::int64_t height = 0;
   Hash parent{};  // zero for genesis
@@ -58,8 +61,12 @@ struct BlockHeader {
   std::int64_t timestamp_ns = 0;
   Hash tx_root{};
   Hash state_digest{};
+  std::int64_t gas_used = 0;
+  std::int64_t bytes = 0;  // header + transactions
 };
 Hash block_hash(const BlockHeader& h);
+// The genesis block's hash (height 0, no transactions, zero state, time 0).
+Hash genesis_hash();
 // Generic state commitment: SHA-256(parent state || tx_root || height). The learning contract
 // replaces this with its own state root.
 Hash next_state_digest(const Hash& parent_state, const Hash& tx_root, std::int64_t height);
@@ -69,8 +76,6 @@ struct Block {
   Hash hash{};
   std::uint32_t parent = kNoBlock;  // index in the tree
   std::vector<std::uint32_t> txs;   // indices in Ledger::txs
-  std::int64_t gas_used = 0;
-  std::int64_t bytes = 0;  // header + transactions
   core::SimTime created;
   core::SimTime finalized_at = core::SimTime::max();
   bool on_main = false;
@@ -78,6 +83,8 @@ struct Block {
   std::vector<std::uint32_t> children;
   std::int64_t height() const { return header.height; }
   bool finalized() const { return finalized_at != core::SimTime::max(); }
+  std::int64_t gas_used() const { return header.gas_used; }
+  std::int64_t bytes() const { return header.bytes; }
 };
 
 // The canonical head moved to a block that does not extend the old head.

@@ -39,7 +39,23 @@ std::vector<core::ColumnSpec> block_columns() {
           {"finalized_at_s", ColumnType::kFloat64},
           {"prop50_s", ColumnType::kFloat64},
           {"prop90_s", ColumnType::kFloat64},
-          {"prop100_s", ColumnType::kFloat64}};
+          {"prop100_s", ColumnType::kFloat64},
+          {"signature_r", ColumnType::kHash32},
+          {"signature_s", ColumnType::kHash32}};
+}
+
+std::vector<core::ColumnSpec> validator_columns() {
+  using core::ColumnType;
+  return {{"validator", ColumnType::kInt64},
+          {"public_key", ColumnType::kHash32},
+          {"voting_power", ColumnType::kInt64}};
+}
+
+std::vector<core::ColumnSpec> certificate_columns() {
+  using core::ColumnType;
+  return {{"block", ColumnType::kInt64},        {"height", ColumnType::kInt64},
+          {"round", ColumnType::kInt64},        {"validator", ColumnType::kInt64},
+          {"signature_r", ColumnType::kHash32}, {"signature_s", ColumnType::kHash32}};
 }
 
 std::vector<core::ColumnSpec> tx_columns() {
@@ -208,16 +224,31 @@ void ChainSimulation::write_settled(bool all) {
       const core::SimTime p = net_->propagation(blk.gossip, pct);
       return p == core::SimTime::max() ? kNaN : p.seconds();
     };
-    row.assign({core::Cell{blk.header.height}, core::Cell{blk.hash}, core::Cell{blk.header.parent},
-                core::Cell{static_cast<std::int64_t>(blk.header.proposer)},
-                core::Cell{blk.header.timestamp_ns},
-                core::Cell{static_cast<double>(blk.header.timestamp_ns) * 1e-9},
-                core::Cell{blk.header.tx_root}, core::Cell{blk.header.state_digest},
-                core::Cell{static_cast<std::int64_t>(blk.txs.size())}, core::Cell{blk.gas_used},
-                core::Cell{blk.bytes}, core::Cell{static_cast<std::int64_t>(blk.on_main)},
-                core::Cell{blk.finalized() ? blk.finalized_at.seconds() : kNaN},
-                core::Cell{prop(50)}, core::Cell{prop(90)}, core::Cell{prop(100)}});
+    // The proposer signs the header it recorded (genesis has no proposer: zero signature).
+    const Signature sig =
+        b == 0 ? Signature{}
+               : keys_->sign(blk.header.proposer, block_signing_message(blk.hash).bytes());
+    row.assign(
+        {core::Cell{blk.header.height}, core::Cell{blk.hash}, core::Cell{blk.header.parent},
+         core::Cell{static_cast<std::int64_t>(blk.header.proposer)},
+         core::Cell{blk.header.timestamp_ns},
+         core::Cell{static_cast<double>(blk.header.timestamp_ns) * 1e-9},
+         core::Cell{blk.header.tx_root}, core::Cell{blk.header.state_digest},
+         core::Cell{static_cast<std::int64_t>(blk.txs.size())}, core::Cell{blk.header.gas_used},
+         core::Cell{blk.header.bytes}, core::Cell{static_cast<std::int64_t>(blk.on_main)},
+         core::Cell{blk.finalized() ? blk.finalized_at.seconds() : kNaN}, core::Cell{prop(50)},
+         core::Cell{prop(90)}, core::Cell{prop(100)}, core::Cell{sig.r}, core::Cell{sig.s}});
     blocks_table_->append(row);
+    // The commit certificate: each committing validator's precommit signature.
+    if (const CommitCertificate* cert = consensus_->certificate(b)) {
+      for (NodeId v : cert->voters) {
+        const Signature vs =
+            keys_->sign(v, precommit_signing_message(cert->height, cert->round, blk.hash).bytes());
+        row.assign({core::Cell{r}, core::Cell{cert->height}, core::Cell{cert->round},
+                    core::Cell{static_cast<std::int64_t>(v)}, core::Cell{vs.r}, core::Cell{vs.s}});
+        certs_table_->append(row);
+      }
+    }
     for (std::size_t i = 0; i < blk.txs.size(); ++i) {
       const Transaction& tx = ledger_.txs[blk.txs[i]];
       row.assign(
@@ -238,9 +269,21 @@ void ChainSimulation::run(core::RunSink& sink) {
   const auto tc = tx_columns();
   blocks_table_ = &sink.table("/ledger/blocks", bc);
   txs_table_ = &sink.table("/ledger/txs", tc);
+  // The registered validator keys: every block proposer and committing validator is one of
+  // them, and audit verifies every recorded signature against this table.
+  keys_ = std::make_unique<ValidatorKeys>(seed_, net_->validators());
+  {
+    core::TableSink& vt = sink.table("/ledger/validators", validator_columns());
+    for (std::uint32_t v = 0; v < keys_->size(); ++v)
+      vt.append(std::vector<core::Cell>{core::Cell{static_cast<std::int64_t>(v)},
+                                        core::Cell{keys_->public_key(v)},
+                                        core::Cell{consensus_->voting_power(v)}});
+  }
+  certs_table_ = &sink.table("/ledger/certificates", certificate_columns());
   sink.set_meta("chain.consensus", std::string(consensus_->name()));
   sink.set_meta("chain.validators", static_cast<std::int64_t>(net_->validators()));
   sink.set_meta("chain.nodes", static_cast<std::int64_t>(net_->size()));
+  sink.set_meta("chain.header_bytes", options_.limits.header_bytes);
   for (std::size_t k = 0; k < ledger_.kinds.size(); ++k)
     sink.set_meta("chain.tx_kind." + std::to_string(k),
                   ledger_.kinds.name(static_cast<std::uint16_t>(k)));

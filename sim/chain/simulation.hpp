@@ -8,6 +8,7 @@
 #include <string>
 
 #include "sim/chain/consensus.hpp"
+#include "sim/chain/keys.hpp"
 #include "sim/chain/ledger.hpp"
 #include "sim/chain/registry.hpp"
 #include "sim/chain/workload.hpp"
@@ -85,6 +86,8 @@ class ChainSimulation {
 
   core::TableSink* blocks_table_ = nullptr;
   core::TableSink* txs_table_ = nullptr;
+  core::TableSink* certs_table_ = nullptr;
+  std::unique_ptr<ValidatorKeys> keys_;  // made in run(): only recorded headers are signed
   std::vector<std::uint32_t> unwritten_;
   std::vector<std::int64_t> row_of_;  // block -> row in /ledger/blocks
   std::int64_t next_row_ = 0;
@@ -96,5 +99,7 @@ class ChainSimulation {
 // Column layouts of the ledger tables (shared with the audit).
 std::vector<core::ColumnSpec> block_columns();
 std::vector<core::ColumnSpec> tx_columns();
+std::vector<core::ColumnSpec> validator_columns();    // /ledger/validators
+std::vector<core::ColumnSpec> certificate_columns();  // /ledger/certificates
 
 }  // namespace ledgerfl::chain

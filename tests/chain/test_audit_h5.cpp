@@ -33,12 +33,21 @@ bool same_ledger(const LedgerColumns& a, const LedgerColumns& b) {
          a.state_digest == b.state_digest && a.tx_block == b.tx_block && a.tx_index == b.tx_index &&
          a.nonce == b.nonce && a.sender == b.sender && a.kind == b.kind && a.fee == b.fee &&
          a.gas == b.gas && a.size == b.size && a.payload_hash == b.payload_hash &&
-         a.tx_hash == b.tx_hash;
+         a.tx_hash == b.tx_hash && a.gas_used == b.gas_used && a.bytes == b.bytes &&
+         a.on_main == b.on_main && a.timestamp_s == b.timestamp_s && a.sig_r == b.sig_r &&
+         a.sig_s == b.sig_s && a.tx_block_height == b.tx_block_height && a.val_id == b.val_id &&
+         a.val_key == b.val_key && a.val_power == b.val_power && a.cert_block == b.cert_block &&
+         a.cert_height == b.cert_height && a.cert_round == b.cert_round &&
+         a.cert_validator == b.cert_validator && a.cert_sig_r == b.cert_sig_r &&
+         a.cert_sig_s == b.cert_sig_s;
 }
 LedgerColumns read_ledger(const std::string& path) {
   metrics::H5Reader r(path);
-  return ledger_columns(r.table_columns("/ledger/blocks"), r.table_rows("/ledger/blocks"),
-                        r.table_columns("/ledger/txs"), r.table_rows("/ledger/txs"));
+  std::vector<std::pair<std::string, RecordedTable>> tables;
+  for (const char* t :
+       {"/ledger/blocks", "/ledger/txs", "/ledger/validators", "/ledger/certificates"})
+    tables.emplace_back(t, RecordedTable{r.table_columns(t), r.table_rows(t)});
+  return ledger_columns(tables);
 }
 
 }  // namespace
