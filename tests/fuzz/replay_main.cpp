@@ -1,6 +1,7 @@
 // Replays fuzz inputs through a target's LLVMFuzzerTestOneInput without libFuzzer (CTest in the
 // normal build): every file named, or found in a directory named, on the command line. A crash,
 // trap or escaping exception fails the test, as it would fail the fuzzer.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
