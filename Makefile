@@ -1,6 +1,10 @@
 # ledgerfl front door. `make run` and `make test` work on a fresh Debian 12 machine.
-.PHONY: all install configure build run test bench clean format docs golden figures
+.PHONY: all install configure build run test bench clean format docs golden figures fuzz soak ci
 JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 60
+SOAK_SEEDS ?= 1000
+# The libFuzzer targets (tests/fuzz); the clang build lives in build-fuzz (preset fuzz).
+FUZZ_TARGETS = fuzz_units fuzz_scenario fuzz_override fuzz_h5
 
 all: build
 
@@ -22,6 +26,23 @@ run: build
 
 test: build
 	cd build && ctest --output-on-failure -j $(JOBS)
+
+# libFuzzer: build the fuzz targets with clang (ASan + UBSan) and run each for FUZZ_SECONDS.
+# A crash, leak, timeout or OOM fails and leaves its reproducer in build-fuzz/fuzz-artifacts/.
+fuzz:
+	@bash third_party/install.sh packages.txt packages-ci.txt
+	cmake --preset fuzz >/dev/null
+	cmake --build build-fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
+	bash tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
+# BFT safety and liveness over SOAK_SEEDS random worlds (equivocators, delays, healing partitions).
+soak: install build/build.ninja
+	cmake --build build -j $(JOBS) --target bft_soak
+	build/tests/chain/bft_soak 1 $(SOAK_SEEDS)
+
+# Everything CI runs (.ci/run): tests, fuzzing, ASan + UBSan suite, TSan parallel tests.
+ci:
+	bash .ci/run
 
 bench: build
 	bash bench/run_all.sh
@@ -46,4 +67,4 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf build build-debug build-asan build-tsan
+	rm -rf build build-debug build-asan build-tsan build-fuzz
