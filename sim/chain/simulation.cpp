@@ -124,6 +124,13 @@ void check_faults_within_run(const scenario::ParamView& net, const net::NetworkO
                                 "both sides",
                                 side, o.nodes()));
   }
+  const std::vector<scenario::ParamView> crash_views = net.table_array("crash");
+  for (std::size_t i = 0; i < crash_views.size() && i < o.crashes.size(); ++i)
+    if (o.crashes[i].at >= duration)
+      crash_views[i].fail("at",
+                          fmt::format("= {} is not before simulation.duration = {}: the "
+                                      "crash lies outside the run",
+                                      core::to_string(o.crashes[i].at), core::to_string(duration)));
   // Every node down for good (a crash with no recovery before the end) leaves nothing to run.
   std::vector<bool> down(o.nodes(), false);
   std::size_t down_count = 0;

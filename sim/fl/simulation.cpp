@@ -675,7 +675,8 @@ std::unique_ptr<FlSimulation> FlSimulation::build(const ParamView& root, std::ui
   auto impl = std::make_unique<Impl>();
   impl->seed = seed;
   const ParamView sim = root.table("simulation");
-  impl->opts.rounds = sim.integer("rounds", 10, Bounds::at_least(1));
+  // One /rounds row per round: the same 10^6 rows-per-run bound as chain runs.
+  impl->opts.rounds = sim.integer("rounds", 10, Bounds::between(1, 1e6));
 
   const ParamView clients = root.table("clients");
   impl->num_clients = static_cast<std::size_t>(clients.integer("count", 100, Bounds::at_least(1)));
@@ -696,7 +697,7 @@ std::unique_ptr<FlSimulation> FlSimulation::build(const ParamView& root, std::ui
   lo.prox_mu = static_cast<float>(tr.number("prox_mu", 0.0, Bounds::non_negative()));
   lo.batch = static_cast<int>(tr.integer("batch", 32, Bounds::between(1, 1 << 16)));
   lo.epochs = static_cast<int>(tr.integer("epochs", 1, Bounds::between(1, 10000)));
-  lo.steps = tr.integer("steps", 0, Bounds::non_negative());
+  lo.steps = tr.integer("steps", 0, Bounds::between(0, 1e6));  // per client and round
   static constexpr std::string_view kSchedules[] = {"constant", "step"};
   if (tr.choice("lr_schedule", kSchedules, "constant") == "step") {
     lo.schedule = LocalOptions::Schedule::kStep;
