@@ -14,20 +14,20 @@ namespace {
 constexpr std::uint64_t kBlockDomain = 0x4b434f4c422d4c46;  // "FL-BLOCK", little-endian
 constexpr std::uint64_t kVoteDomain = 0x544f564d432d4c46;   // "FL-CMVOT", little-endian
 
-struct MdCtx {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  ~MdCtx() { EVP_MD_CTX_free(ctx); }
-};
-EVP_MD_CTX* thread_ctx() {
-  thread_local MdCtx c;
-  if (!c.ctx) throw std::runtime_error("OpenSSL: EVP_MD_CTX_new failed");
-  EVP_MD_CTX_reset(c.ctx);
-  return c.ctx;
+MdCtxPtr context_for(evp_pkey_st* key, bool sign) {
+  MdCtxPtr c(EVP_MD_CTX_new());
+  if (!c || (sign ? EVP_DigestSignInit(c.get(), nullptr, nullptr, nullptr, key)
+                  : EVP_DigestVerifyInit(c.get(), nullptr, nullptr, nullptr, key)) != 1)
+    throw std::runtime_error("OpenSSL: Ed25519 context initialisation failed");
+  return c;
 }
 }  // namespace
 
 void PkeyFree::operator()(evp_pkey_st* k) const {
   EVP_PKEY_free(k);
+}
+void MdCtxFree::operator()(evp_md_ctx_st* c) const {
+  EVP_MD_CTX_free(c);
 }
 
 Encoder block_signing_message(const Hash& block_hash) {
@@ -55,17 +55,17 @@ ValidatorKeys::ValidatorKeys(std::uint64_t seed, std::uint32_t validators) {
     std::size_t len = pub.size();
     if (!k || EVP_PKEY_get_raw_public_key(k.get(), pub.data(), &len) != 1 || len != pub.size())
       throw std::runtime_error("OpenSSL: Ed25519 key derivation failed");
+    ctx_.push_back(context_for(k.get(), true));
     keys_.push_back(std::move(k));
     public_.push_back(pub);
   }
 }
 
 Signature ValidatorKeys::sign(std::uint32_t v, std::span<const std::uint8_t> message) const {
-  EVP_MD_CTX* ctx = thread_ctx();
   std::uint8_t sig[64];
   std::size_t len = sizeof sig;
-  if (EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, keys_.at(v).get()) != 1 ||
-      EVP_DigestSign(ctx, sig, &len, message.data(), message.size()) != 1 || len != sizeof sig)
+  if (EVP_DigestSign(ctx_.at(v).get(), sig, &len, message.data(), message.size()) != 1 ||
+      len != sizeof sig)
     throw std::runtime_error("OpenSSL: Ed25519 signing failed");
   Signature s;
   std::copy(sig, sig + 32, s.r.begin());
@@ -78,6 +78,7 @@ KeyRegistry::KeyRegistry(std::span<const PublicKey> keys) {
   for (const PublicKey& pub : keys) {
     PkeyPtr k(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, pub.data(), pub.size()));
     if (!k) throw std::runtime_error("not an Ed25519 public key: " + to_hex(pub));
+    ctx_.push_back(context_for(k.get(), false));
     keys_.push_back(std::move(k));
   }
 }
@@ -88,10 +89,8 @@ bool KeyRegistry::verify(std::int64_t validator, std::span<const std::uint8_t> m
   std::uint8_t raw[64];
   std::copy(sig.r.begin(), sig.r.end(), raw);
   std::copy(sig.s.begin(), sig.s.end(), raw + 32);
-  EVP_MD_CTX* ctx = thread_ctx();
-  return EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr,
-                              keys_[static_cast<std::size_t>(validator)].get()) == 1 &&
-         EVP_DigestVerify(ctx, raw, sizeof raw, message.data(), message.size()) == 1;
+  return EVP_DigestVerify(ctx_[static_cast<std::size_t>(validator)].get(), raw, sizeof raw,
+                          message.data(), message.size()) == 1;
 }
 
 }  // namespace ledgerfl::chain

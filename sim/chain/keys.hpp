@@ -9,7 +9,8 @@
 
 #include "sim/chain/hash.hpp"
 
-struct evp_pkey_st;  // OpenSSL's EVP_PKEY, kept out of this header
+struct evp_pkey_st;  // OpenSSL's EVP_PKEY and EVP_MD_CTX, kept out of this header
+struct evp_md_ctx_st;
 
 namespace ledgerfl::chain {
 
@@ -31,11 +32,19 @@ struct PkeyFree {
   void operator()(evp_pkey_st* k) const;
 };
 using PkeyPtr = std::unique_ptr<evp_pkey_st, PkeyFree>;
+struct MdCtxFree {
+  void operator()(evp_md_ctx_st* c) const;
+};
+// A signing or verification context initialised once per key: OpenSSL 3 fetches the algorithm
+// and builds the context in EVP_DigestSignInit, which costs several times the Ed25519
+// operation itself; the one-shot EVP_DigestSign/Verify may then be called again on it.
+using MdCtxPtr = std::unique_ptr<evp_md_ctx_st, MdCtxFree>;
 
 // The private keys of validators [0, n). Validator v's 32-byte Ed25519 seed (the RFC 8032
 // private key) is SHA-256 of 64 bytes of the keyed stream core::Rng(seed, "chain.validator_key",
 // v): the same run seed gives the same keys and, Ed25519 signing being deterministic, the same
-// signatures. Only the simulation holds these; the file records the public keys.
+// signatures. Only the simulation holds these; the file records the public keys. Not
+// thread-safe (one signing context per key).
 class ValidatorKeys {
  public:
   ValidatorKeys(std::uint64_t seed, std::uint32_t validators);
@@ -45,10 +54,11 @@ class ValidatorKeys {
 
  private:
   std::vector<PkeyPtr> keys_;
+  std::vector<MdCtxPtr> ctx_;
   std::vector<PublicKey> public_;
 };
 
-// Registered public keys (the /ledger/validators table) for verification.
+// Registered public keys (the /ledger/validators table) for verification. Not thread-safe.
 class KeyRegistry {
  public:
   // Throws std::runtime_error if a key is not a valid Ed25519 public key encoding.
@@ -60,6 +70,7 @@ class KeyRegistry {
 
  private:
   std::vector<PkeyPtr> keys_;
+  std::vector<MdCtxPtr> ctx_;
 };
 
 }  // namespace ledgerfl::chain
