@@ -77,6 +77,13 @@ TEST_CASE("audit_run: 0 for a recorded run, 2 for unreadable, never 0 for a chan
   std::ostringstream out;
   REQUIRE(audit_run(path, out) == 0);
   CHECK(audit_run(dir + "/no_such_run.h5", out) == 2);
+  // The final digest is printed; --expect pins it.
+  const std::string text = out.str();
+  const std::size_t at = text.find("\ndigest ");
+  REQUIRE(at != std::string::npos);
+  const std::string digest = text.substr(at + 8, 64);
+  CHECK(audit_run(path, out, digest) == 0);
+  CHECK(audit_run(path, out, std::string(64, '0')) == 1);
 
   const LedgerColumns original = read_ledger(path);
   REQUIRE(original.tx_hash.size() > 50);
@@ -102,4 +109,21 @@ TEST_CASE("audit_run: 0 for a recorded run, 2 for unreadable, never 0 for a chan
                                  << " outside the ledger data");
   std::remove(path.c_str());
   std::remove(bad.c_str());
+}
+
+TEST_CASE("audit_run on a learning run: the digest chain only, exit 0; a changed round fails") {
+  const std::string path = std::string(LEDGERFL_BINARY_DIR) + "/test_audit_learning.h5";
+  {
+    metrics::H5Writer w(path);
+    for (int r = 0; r < 4; ++r) {
+      core::RoundSummary s;
+      s.add("test_accuracy", 0.1 * r);
+      w.on_round(s);
+    }
+    w.on_finish();
+  }
+  std::ostringstream out;
+  CHECK(audit_run(path, out) == 0);
+  CHECK(out.str().find("no ledger") != std::string::npos);
+  std::remove(path.c_str());
 }

@@ -8,7 +8,7 @@ Targets are taken round-robin over every dataset, so all of them get flips. `aud
 lengths must fail too. Prints how many flips landed where and how each was caught.
 
 usage: flip_runs.py LEDGERFL RUN.h5 WORKDIR [--flips 500] [--seed 1] [--summary SCRIPT ...]
-  --summary: also run these analysis scripts on every 10th damaged copy (exit 2, one line).
+  --summary: also run these analysis scripts on every 50th damaged copy (exit 2, one line).
 """
 
 import argparse
@@ -104,10 +104,12 @@ def main():
             failures.append(f"flip {t} at {off} ({label}): audit exit {r.returncode}: {text[-200:]}")
         else:
             caught[f"exit {r.returncode}: {classify(text)}"] += 1
-        if args.summary and t % 10 == 0:
+        if args.summary and t % 50 == 0:
             for script in args.summary:
+                extra = ["-o", os.path.join(args.workdir, "plot.png")] if "plot" in script else []
                 s = subprocess.run(
-                    [sys.executable, script, bad], capture_output=True, text=True, timeout=120,
+                    [sys.executable, script, bad] + extra, capture_output=True, text=True,
+                    timeout=120,
                     env=dict(os.environ, LEDGERFL=args.exe),
                 )
                 lines = s.stderr.strip().splitlines()
@@ -118,6 +120,40 @@ def main():
                     )
                 else:
                     caught["analysis script exit 2"] += 1
+    # Edits through HDF5 itself (h5py recomputes the chunk checksums): only the digest chain can
+    # see them. One committed value in every dataset (but /timing, wall clock, not hashed), a
+    # /meta attribute and an added dataset; each must fail with exit 1.
+    import numpy as np
+
+    edits = 0
+    with h5py.File(args.run, "r") as f:
+        names = [n for n, _, _ in objs if not n.startswith("/timing/")]
+        meta_keys = list(f["meta"].attrs.keys()) if "meta" in f else []
+    for name in names + ["meta:" + k for k in meta_keys[:3]] + ["add:/rounds/extra"]:
+        with open(bad, "wb") as fh:
+            fh.write(data)
+        with h5py.File(bad, "r+") as f:
+            if name.startswith("meta:"):
+                key = name[5:]
+                v = f["meta"].attrs[key]
+                f["meta"].attrs[key] = (v + 1) if isinstance(v, (int, np.integer)) else (str(v) + "x")
+            elif name.startswith("add:"):
+                f.create_dataset(name[4:], data=np.zeros(3))
+            else:
+                ds = f[name]
+                if ds.shape[0] == 0:
+                    continue
+                i = rng.randrange(0, ds.shape[0])
+                row = ds[i : i + 1].copy()
+                raw = bytearray(row.tobytes())
+                raw[rng.randrange(0, len(raw))] ^= 0x10
+                ds[i : i + 1] = np.frombuffer(bytes(raw), dtype=row.dtype)
+        r = subprocess.run([args.exe, "audit", bad], capture_output=True, text=True, timeout=60)
+        edits += 1
+        if r.returncode != 1:
+            failures.append(f"edit of {name}: audit exit {r.returncode}, expected 1: {r.stdout[-200:]}")
+        else:
+            caught[f"edit, exit 1: {classify(r.stdout + r.stderr)}"] += 1
     cuts = 0
     for _ in range(20):
         n = rng.randrange(0, len(data))
@@ -130,7 +166,10 @@ def main():
             cuts += 1
     os.remove(bad)
     detected = args.flips - sum(1 for f in failures if f.startswith("flip") and "audit" in f)
-    print(f"{args.run}: {args.flips} flips, {detected} detected; {cuts}/20 cut files detected")
+    print(
+        f"{args.run}: {args.flips} flips, {detected} detected; {edits} edits through HDF5; "
+        f"{cuts}/20 cut files detected"
+    )
     print("where the flips landed:")
     for k, v in sorted(where.items()):
         print(f"  {v:4d}  {k}")
