@@ -213,16 +213,7 @@ std::map<std::string, integrity::MetaValue> read_meta(hid_t file, const std::str
   if (!h5::exists(file, "/meta")) return meta;
   const Where w{path, "/meta"};
   Handle g = h5::open_group(file, "/meta", w);
-  std::vector<std::string> names;
-  hsize_t idx = 0;
-  h5::check(H5Aiterate2(
-                g.get(), H5_INDEX_NAME, H5_ITER_INC, &idx,
-                [](hid_t, const char* name, const H5A_info_t*, void* out) -> herr_t {
-                  static_cast<std::vector<std::string>*>(out)->emplace_back(name);
-                  return 0;
-                },
-                &names),
-            w, "cannot list attributes");
+  const std::vector<std::string> names = h5::attribute_names(g.get(), w);
   for (const auto& n : names) {
     Handle a = h5::own(H5Aopen(g.get(), n.c_str(), H5P_DEFAULT), K::kAttribute, w,
                        fmt::format("cannot open attribute '{}'", n));

@@ -153,16 +153,7 @@ std::vector<std::string> H5Reader::meta_names() const {
   if (!has("/meta")) return {};
   const Where w{path_, "/meta"};
   Handle g = h5::open_group(impl_->file.get(), "/meta", w);
-  std::vector<std::string> names;
-  hsize_t idx = 0;
-  h5::check(H5Aiterate2(
-                g.get(), H5_INDEX_NAME, H5_ITER_INC, &idx,
-                [](hid_t, const char* name, const H5A_info_t*, void* out) -> herr_t {
-                  static_cast<std::vector<std::string>*>(out)->emplace_back(name);
-                  return 0;
-                },
-                &names),
-            w, "cannot list attributes");
+  const std::vector<std::string> names = h5::attribute_names(g.get(), w);
   return names;
 }
 

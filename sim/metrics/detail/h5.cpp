@@ -185,6 +185,20 @@ std::vector<std::string> link_names(hid_t group, Where w) {
   return names;
 }
 
+std::vector<std::string> attribute_names(hid_t loc, Where w) {
+  std::vector<std::string> names;
+  hsize_t idx = 0;
+  check(H5Aiterate2(
+            loc, H5_INDEX_NAME, H5_ITER_INC, &idx,
+            [](hid_t, const char* name, const H5A_info_t*, void* out) -> herr_t {
+              static_cast<std::vector<std::string>*>(out)->emplace_back(name);
+              return 0;
+            },
+            &names),
+        w, "cannot list attributes");
+  return names;
+}
+
 Handle create_extensible(hid_t loc, const std::string& name, hid_t file_type, hsize_t chunk_rows,
                          bool compress, Where w) {
   const hsize_t zero = 0, unlimited = H5S_UNLIMITED;

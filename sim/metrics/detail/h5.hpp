@@ -96,6 +96,8 @@ Handle open_group(hid_t loc, const std::string& path, Where w);
 bool exists(hid_t file, const std::string& path);  // every component of path exists
 // Names of the links in a group, in creation order when tracked, else by name.
 std::vector<std::string> link_names(hid_t group, Where w);
+// Names of the attributes on an object, by name order.
+std::vector<std::string> attribute_names(hid_t loc, Where w);
 
 // Extensible chunked 1-D dataset of `file_type`, initially empty. `compress`: shuffle + deflate
 // level 4 when the deflate filter is available. Every chunk carries a Fletcher-32 checksum.
