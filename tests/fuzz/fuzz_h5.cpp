@@ -9,9 +9,10 @@
 // audit and check interpret. Flips in HDF5's own metadata crash Debian's libhdf5 1.10.8 inside
 // H5Literate (H5G__dense_iterate frees a garbage pointer; reproducer:
 // tests/fuzz/hdf5_crashes/h5_dense_link_iterate) -- a crash in the C library we cannot fix
-// from here. Truncation (bit 7 of byte 0) still cuts anywhere in the file.
-// Input: byte 0 picks the base (bit 0) and whether to truncate (bit 7: the file ends at the
-// first edit's offset, taken modulo the file size); then up to 64 edits of 5 bytes, a
+// from here; LEDGERFL_FUZZ_H5_ANYWHERE=1 in the environment lets flips land anywhere again, to
+// replay that reproducer or to look for more. Truncation (bit 7 of byte 0) still cuts anywhere in
+// the file. Input: byte 0 picks the base (bit 0) and whether to truncate (bit 7: the file ends at
+// the first edit's offset, taken modulo the file size); then up to 64 edits of 5 bytes, a
 // little-endian offset (modulo the value bytes) and a mask XORed into that byte (0 means 0xFF).
 #include <unistd.h>
 
@@ -145,6 +146,7 @@ Base learning_base() {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const Base bases[2] = {chain_base(), learning_base()};
   static const std::string path = temp_path("input");
+  static const bool anywhere = std::getenv("LEDGERFL_FUZZ_H5_ANYWHERE") != nullptr;
   if (size == 0) return -1;
   const Base& base = bases[data[0] & 1];
   std::vector<char> file = base.bytes;
@@ -155,7 +157,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                               static_cast<std::uint32_t>(data[i + 2]) << 16 |
                               static_cast<std::uint32_t>(data[i + 3]) << 24;
     if (k == 0 && (data[0] & 0x80)) truncate_at = off % file.size();
-    const std::size_t at = base.value_offsets[off % base.value_offsets.size()];
+    const std::size_t at =
+        anywhere ? off % file.size() : base.value_offsets[off % base.value_offsets.size()];
     file[at] = static_cast<char>(file[at] ^ (data[i + 4] ? data[i + 4] : 0xFF));
   }
   file.resize(truncate_at);
