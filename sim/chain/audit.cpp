@@ -156,6 +156,18 @@ Hash validator_table_digest(const LedgerColumns& c) {
   return merkle_root(rows);
 }
 
+Transaction recorded_transaction(const LedgerColumns& c, std::size_t j) {
+  Transaction t;
+  t.nonce = static_cast<std::uint64_t>(c.nonce[j]);
+  t.sender = static_cast<std::uint32_t>(c.sender[j]);
+  t.kind = static_cast<std::uint16_t>(c.kind[j]);
+  t.fee = c.fee[j];
+  t.gas = c.gas[j];
+  t.size = c.size[j];
+  t.payload_hash = c.payload_hash[j];
+  return t;
+}
+
 int audit_ledger(const LedgerColumns& c, std::ostream& out) {
   if (!same_lengths(c, out)) return 1;
   const std::size_t nb = c.height.size();
@@ -300,14 +312,7 @@ int audit_ledger(const LedgerColumns& c, std::ostream& out) {
         out << "audit: " << twhere << ": sender, kind or size (max 64 MiB) out of range\n";
         return 1;
       }
-      Transaction t;
-      t.nonce = static_cast<std::uint64_t>(c.nonce[j]);
-      t.sender = static_cast<std::uint32_t>(c.sender[j]);
-      t.kind = static_cast<std::uint16_t>(c.kind[j]);
-      t.fee = c.fee[j];
-      t.gas = c.gas[j];
-      t.size = c.size[j];
-      t.payload_hash = c.payload_hash[j];
+      const Transaction t = recorded_transaction(c, j);
       const Hash th = transaction_hash(t);
       if (th != c.tx_hash[j]) {
         out << "audit: " << twhere << ": stored transaction hash " << to_hex(c.tx_hash[j])

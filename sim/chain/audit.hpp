@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "sim/chain/hash.hpp"
+#include "sim/chain/ledger.hpp"
 #include "sim/core/record.hpp"
 
 namespace ledgerfl::chain {
@@ -56,6 +57,9 @@ struct LedgerColumns {
 // certified block, a certificate for every main-chain block under BFT; and the block count
 // against /chain_summary and /rounds (a dropped tail).
 int audit_ledger(const LedgerColumns& c, std::ostream& out);
+
+// Transaction row j as recorded (the audit rehashes it; range checks are audit_ledger's).
+Transaction recorded_transaction(const LedgerColumns& c, std::size_t j);
 
 // SHA-256 over the validator table (id, public key, voting power per row): publishing it pins
 // the keys, so a rewritten chain signed with substituted keys is detected too.

@@ -102,15 +102,7 @@ void rewrite_chain(LedgerColumns& c, const ValidatorKeys* keys) {
   std::map<Hash, Hash> renamed;
   std::vector<std::vector<std::size_t>> txs_of(c.height.size());
   for (std::size_t j = 0; j < c.tx_block.size(); ++j) {
-    Transaction t;
-    t.nonce = static_cast<std::uint64_t>(c.nonce[j]);
-    t.sender = static_cast<std::uint32_t>(c.sender[j]);
-    t.kind = static_cast<std::uint16_t>(c.kind[j]);
-    t.fee = c.fee[j];
-    t.gas = c.gas[j];
-    t.size = c.size[j];
-    t.payload_hash = c.payload_hash[j];
-    c.tx_hash[j] = transaction_hash(t);
+    c.tx_hash[j] = transaction_hash(recorded_transaction(c, j));
     txs_of[static_cast<std::size_t>(c.tx_block[j])].push_back(j);
   }
   for (std::size_t i = 1; i < c.height.size(); ++i) {
