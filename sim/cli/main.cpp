@@ -135,9 +135,10 @@ void check_output_path(const std::string& out, const std::string& scenario, bool
     throw cli::UsageError(fmt::format("-o {}: the file exists; pass --force to overwrite it", out));
 }
 
-// The output's directory is created and the file probed (created and removed, or opened for
-// writing when --force replaces it) before the run, so an unwritable -o is bad input (exit 2)
-// with the system's reason, not a failed run.
+// The output's directory is created and probed before the run (a sibling file created and
+// removed, or the file itself opened for writing when --force replaces it), so an unwritable -o
+// is bad input (exit 2) with the system's reason, not a failed run. The probe never creates the
+// output path itself: a file at that path always is the run's own.
 void probe_output_path(const std::string& out) {
   std::error_code ec;
   if (auto dir = fs::path(out).parent_path(); !dir.empty()) {
@@ -147,12 +148,13 @@ void probe_output_path(const std::string& out) {
           fmt::format("-o {}: cannot create directory {}: {}", out, dir.string(), ec.message()));
   }
   const bool existed = fs::exists(out, ec);
-  const int fd = ::open(out.c_str(), existed ? O_WRONLY : (O_WRONLY | O_CREAT | O_EXCL), 0644);
+  const std::string probe = existed ? out : fmt::format("{}.probe-{}", out, ::getpid());
+  const int fd = ::open(probe.c_str(), existed ? O_WRONLY : (O_WRONLY | O_CREAT | O_EXCL), 0644);
   if (fd < 0)
     throw cli::UsageError(
         fmt::format("-o {}: cannot write the file: {}", out, std::strerror(errno)));
   ::close(fd);
-  if (!existed) ::unlink(out.c_str());
+  if (!existed) ::unlink(probe.c_str());
 }
 
 int cmd_run(const cli::Components& comps, const RunArgs& a, const std::string& cmdline) {
