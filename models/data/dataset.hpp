@@ -49,6 +49,9 @@ class FederatedData {
                                      std::vector<std::uint32_t>& rows_buffer) const = 0;
   // The global test set used for evaluation.
   virtual const Dataset& test_set() const = 0;
+  // Whether a client's rows point into one shared data set (reaching them costs nothing), as
+  // opposed to being generated on demand (materialising a client costs its whole size).
+  virtual bool rows_are_shared() const { return false; }
 };
 
 }  // namespace ledgerfl::data

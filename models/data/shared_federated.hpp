@@ -23,6 +23,7 @@ class SharedFederatedData : public FederatedData {
   nn::ShardView client_train(std::size_t client, Dataset& buffer,
                              std::vector<std::uint32_t>& rows_buffer) const override;
   const Dataset& test_set() const override { return *test_; }
+  bool rows_are_shared() const override { return true; }
 
   const Dataset& train_set() const { return *train_; }
   const Partition& partition() const { return partition_; }

@@ -1,5 +1,5 @@
-// Every registry of the program, filled once by the register_builtin_* functions of each folder,
-// and the dispatch from a scenario's tables to the simulation it describes.
+// The CLI's view of the program's components: the world's registries (sim/world) and the
+// subcommands other modules contribute (audit).
 #pragma once
 
 #include <cstdint>
@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "sim/core/record.hpp"
-#include "sim/fl/registries.hpp"
 #include "sim/scenario/registry.hpp"
+#include "sim/world/world.hpp"
 
 namespace CLI {
 class App;
@@ -24,28 +24,23 @@ class UsageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-struct ChainParts;  // network and chain registries (defined in components.cpp)
+struct AuditArgs;  // the `audit` subcommand's state (components.cpp)
 
+// The program's registries (sim/world, the composition root) and the CLI's own extra commands.
 struct Components {
   Components();
   ~Components();
-  fl::FlRegistries fl;
-  std::unique_ptr<ChainParts> chain;
-  scenario::Catalog catalog;
+  world::Registries world;
+  scenario::Catalog& catalog = world.catalog;
+  std::unique_ptr<AuditArgs> audit;
 };
 
-// A built, ready-to-run simulation of either kind.
-struct Simulation {
-  std::int64_t total_rounds = 0;  // 0 = unknown
-  std::string description;        // one line for `validate`
-  std::string memory;             // estimated memory of the run (dry builds; "" = not estimated)
-  std::function<void(core::RunSink&)> run;
-  std::vector<std::function<std::string()>> summary_lines;  // printed after the run
-};
-
-// Learning scenarios have [model]/[data]; chain-only scenarios have [chain]. Reads every key.
-Simulation build_simulation(const Components& comps, const scenario::ParamView& root,
-                            std::uint64_t seed);
+// A built, ready-to-run simulation (world::build).
+using Simulation = world::Simulation;
+inline Simulation build_simulation(const Components& comps, const scenario::ParamView& root,
+                                   std::uint64_t seed) {
+  return world::build(comps.world, root, seed);
+}
 
 // Subcommands contributed by other modules (e.g. `audit`).
 void add_extra_commands(CLI::App& app, Components& comps);

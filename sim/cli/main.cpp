@@ -207,7 +207,12 @@ int cmd_run(const cli::Components& comps, const RunArgs& a, const std::string& c
     if (progress.last_accuracy() >= 0)
       std::printf("  final test accuracy %.4f (best %.4f)\n", progress.last_accuracy(),
                   progress.best_accuracy());
-    for (const auto& line : p.sim.summary_lines) std::printf("  %s\n", line().c_str());
+    for (const auto& line : p.sim.summary_lines) {
+      std::string text = line();
+      for (std::size_t at = 0; (at = text.find('\n', at)) != std::string::npos; at += 3)
+        text.replace(at, 1, "\n  ");
+      if (!text.empty()) std::printf("  %s\n", text.c_str());
+    }
     std::printf("%s", progress.summary_table().c_str());
     std::printf("  results: %s\n", out.c_str());
     std::printf("  digest: %s (ledgerfl audit %s --expect DIGEST)\n", writer.digest_hex().c_str(),

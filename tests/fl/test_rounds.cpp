@@ -16,7 +16,7 @@
 #include "models/nn/mlp.hpp"
 #include "models/nn/softmax_regression.hpp"
 #include "sim/core/record.hpp"
-#include "sim/fl/simulation.hpp"
+#include "sim/fl/server.hpp"
 
 using namespace ledgerfl;
 
@@ -32,15 +32,15 @@ Run run_text(const std::string& toml, int threads = 0) {
   fl::FlRegistries regs;
   fl::register_builtin_fl(regs);
   auto doc = scenario::Document::parse(toml, "t.toml");
-  auto sim = fl::FlSimulation::build(doc->root(), 7, regs);
+  auto sim = fl::build_server(doc->root(), 7, regs);
   doc->check_unused();
   Run r;
-  r.params = sim->num_params();
-  r.flops_per_sample = sim->model().train_flops_per_sample();
+  r.params = sim->learner().num_params();
+  r.flops_per_sample = sim->learner().model().train_flops_per_sample();
   std::optional<tbb::global_control> gc;
   if (threads > 0) gc.emplace(tbb::global_control::max_allowed_parallelism, threads);
   sim->run(r.sink);
-  r.global.assign(sim->global_params().begin(), sim->global_params().end());
+  r.global.assign(sim->learner().global().begin(), sim->learner().global().end());
   return r;
 }
 
