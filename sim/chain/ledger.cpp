@@ -231,6 +231,11 @@ std::uint32_t Ledger::build_block(std::uint32_t parent, std::uint32_t proposer, 
   b.header.tx_root = merkle_root(leaves);
   b.header.state_digest =
       next_state_digest(p.header.state_digest, b.header.tx_root, b.header.height);
+  if (app_state_) {
+    Encoder e;
+    e.hash(b.header.state_digest).hash(app_state_());
+    b.header.state_digest = e.digest();
+  }
   b.hash = block_hash(b.header);
   b.created = now;
   const std::uint32_t idx = tree.add(std::move(b));

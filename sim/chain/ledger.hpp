@@ -179,6 +179,9 @@ class Ledger {
   const BlockLimits& limits() const { return limits_; }
 
   void set_workload(Workload* w) { workload_ = w; }
+  // An application state (the learning contract's digest) that each new header commits to:
+  // state_digest = SHA-256(generic digest || app state), the app state as of block building.
+  void set_app_state(std::function<Hash()> f) { app_state_ = std::move(f); }
   // Adds a transaction (hash computed here) to the store and the mempool; returns its index.
   std::uint32_t submit(Transaction t);
   // Builds a block on `parent` from the mempool at time `now` (the workload first generates
@@ -193,6 +196,7 @@ class Ledger {
   void on_final(std::uint32_t b);
   BlockLimits limits_;
   Workload* workload_ = nullptr;
+  std::function<Hash()> app_state_;
   std::vector<std::uint32_t> unresolved_;  // non-canonical blocks not yet known stale
   std::uint64_t stale_ = 0;
 };

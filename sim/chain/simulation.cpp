@@ -101,6 +101,38 @@ ChainSimulation::ChainSimulation(const ChainSimOptions& options, net::NetworkSpe
 ChainSimulation::~ChainSimulation() = default;
 
 namespace {
+// Routes application messages (the contract's transfers) away from the consensus engine.
+class Mux final : public net::Receiver {
+ public:
+  Mux(net::Receiver& consensus, net::Receiver& app) : consensus_(consensus), app_(app) {}
+  bool on_gossip(NodeId at, NodeId from, net::GossipId id, const net::Message& m) override {
+    return m.kind >= ChainSimulation::kAppMessages ? app_.on_gossip(at, from, id, m)
+                                                   : consensus_.on_gossip(at, from, id, m);
+  }
+  void on_message(NodeId at, const net::Message& m) override {
+    if (m.kind >= ChainSimulation::kAppMessages)
+      app_.on_message(at, m);
+    else
+      consensus_.on_message(at, m);
+  }
+  void on_node_state(NodeId node, bool up) override {
+    consensus_.on_node_state(node, up);
+    app_.on_node_state(node, up);
+  }
+
+ private:
+  net::Receiver& consensus_;
+  net::Receiver& app_;
+};
+}  // namespace
+
+void ChainSimulation::attach_app(net::Receiver* app, std::function<bool()> done) {
+  mux_ = std::make_unique<Mux>(*consensus_, *app);
+  net_->set_receiver(mux_.get());
+  done_ = std::move(done);
+}
+
+namespace {
 constexpr double kMaxRowsPerRun = 1e6;
 constexpr double kMaxTxPerRun = 1e7;
 
@@ -346,10 +378,10 @@ void ChainSimulation::run(core::RunSink& sink) {
     last_txs = workload_->generated();
     last_lat_sum = final_latency_sum_;
     last_lat_count = final_count_;
-    sink.on_round(r);
+    if (!done_) sink.on_round(r);
     write_settled(false);
     sink.flush();
-    if (end >= options_.duration) break;
+    if (end >= options_.duration || (done_ && done_())) break;
   }
   write_settled(true);
   const double wall =

@@ -65,6 +65,13 @@ class ChainSimulation {
   void run(core::RunSink& sink);
   const ChainSummary& summary() const { return summary_; }
 
+  // Under the learning contract (sim/contract): network messages of kind >= kAppMessages go to
+  // `app` (the rest to the consensus engine; node state changes to both); the interval loop
+  // writes no /rounds rows of its own (the coordinator writes one per learning round) and
+  // returns once `done()` holds after an interval. Call before run().
+  static constexpr std::uint16_t kAppMessages = 100;
+  void attach_app(net::Receiver* app, std::function<bool()> done);
+
   core::Engine& engine() { return engine_; }
   net::Network& network() { return *net_; }
   Ledger& ledger() { return ledger_; }
@@ -87,7 +94,9 @@ class ChainSimulation {
   core::TableSink* blocks_table_ = nullptr;
   core::TableSink* txs_table_ = nullptr;
   core::TableSink* certs_table_ = nullptr;
-  std::unique_ptr<ValidatorKeys> keys_;  // made in run(): only recorded headers are signed
+  std::unique_ptr<ValidatorKeys> keys_;
+  std::unique_ptr<net::Receiver> mux_;
+  std::function<bool()> done_;  // made in run(): only recorded headers are signed
   std::vector<std::uint32_t> unwritten_;
   std::vector<std::int64_t> row_of_;  // block -> row in /ledger/blocks
   std::int64_t next_row_ = 0;
