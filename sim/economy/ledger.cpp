@@ -206,6 +206,27 @@ void TokenLedger::deposit_to_treasury(Account a, Amount x) {
 }
 
 void TokenLedger::check_supply() const {
+  // The per-account unbonding totals are a cache of the queue: recompute them, and check that
+  // no holding went negative, before comparing the sums.
+  std::vector<Amount> queued(unbonding_.size(), 0);
+  for (const auto& e : queue_) {
+    if (e.account >= queued.size() || e.amount < 0)
+      throw SupplyViolation("token supply violated: unbonding entry of account " +
+                            std::to_string(e.account) + " holds " + std::to_string(e.amount));
+    queued[e.account] += e.amount;
+  }
+  for (std::size_t a = 0; a < balance_.size(); ++a) {
+    if (queued[a] != unbonding_[a])
+      throw SupplyViolation("token supply violated: the unbonding queue holds " +
+                            std::to_string(queued[a]) + " for account " + std::to_string(a) +
+                            " but the account records " + std::to_string(unbonding_[a]));
+    if (balance_[a] < 0 || bonded_[a] < 0)
+      throw SupplyViolation("token supply violated: account " + std::to_string(a) +
+                            " has balance " + std::to_string(balance_[a]) + " and bonded " +
+                            std::to_string(bonded_[a]));
+  }
+  if (treasury_ < 0)
+    throw SupplyViolation("token supply violated: treasury holds " + std::to_string(treasury_));
   const Amount supply = total_supply();
   const Amount expected = minted_ - burned_;
   if (supply != expected)

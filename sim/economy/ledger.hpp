@@ -82,7 +82,9 @@ class TokenLedger {
   void deposit_to_treasury(Account a, Amount x);  // a's balance -> treasury (e.g. a task fee)
 
   void seal_genesis() { genesis_ = minted_; }
-  // Throws SupplyViolation (with both sides of the equation) unless the invariant holds.
+  // Throws SupplyViolation (with both sides of the equation) unless the invariant holds. Also
+  // checks that every holding is >= 0 and that each account's unbonding total equals the sum
+  // of its queue entries. O(accounts + queue).
   void check_supply() const;
 
   // One unbonding entry. seq orders entries of equal release_round by creation.
@@ -91,6 +93,7 @@ class TokenLedger {
     std::uint64_t seq;
     Account account;
     Amount amount;
+    bool operator==(const Unbonding&) const = default;
   };
   // The queue, sorted by (release_round, seq); entries slashed to zero may remain until released.
   const std::deque<Unbonding>& unbonding_queue() const { return queue_; }

@@ -68,9 +68,12 @@ Amount RewardSchedule::emission(std::int64_t round) const {
   if (round < 0)
     throw std::invalid_argument("reward schedule: round " + std::to_string(round) + " is negative");
   if (decay == 0.0) return per_round;
+  // A millionth of a token of slack before the floor: decimal decays are not exact in binary
+  // (1 - 0.3 is stored below 0.7), and 1000 * 0.7 must emit 700, not 699.
   const long double e =
       static_cast<long double>(per_round) *
-      std::pow(1.0L - static_cast<long double>(decay), static_cast<long double>(round));
+          std::pow(1.0L - static_cast<long double>(decay), static_cast<long double>(round)) +
+      1e-6L;
   return std::clamp<Amount>(static_cast<Amount>(std::floor(e)), 0, per_round);
 }
 

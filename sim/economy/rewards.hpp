@@ -21,7 +21,8 @@ std::vector<Amount> split_rewards(Amount pool, std::span<const double> scores);
 
 // The reward pool of round r (r = 0 is the first round): emission(r) new tokens, minted by the
 // contract, plus task_fee paid by the model's requester (a transfer, not minted):
-//     emission(r) = floor(per_round * (1 - decay)^r),   at(r) = emission(r) + task_fee.
+//     emission(r) = floor(per_round * (1 - decay)^r + 1e-6),   at(r) = emission(r) + task_fee
+// (the 1e-6 absorbs the binary representation of decimal decays: 1000 * (1 - 0.3) emits 700).
 struct RewardSchedule {
   Amount per_round = 1000;  // tokens emitted in round 0
   double decay = 0.0;       // per-round geometric decay of the emission, in [0, 1)
