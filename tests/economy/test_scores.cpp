@@ -64,8 +64,8 @@ economy::ScoreResult run(const economy::ContributionScore& s, std::size_t n, eco
   return s.score(in);
 }
 
-// A non-additive game on 4 players: squared sum of values plus a pair synergy and a
-// redundancy between players 2 and 3.
+// A non-additive game on 4 players: squared sum of values, a pair synergy (0, 1), a
+// redundancy (2, 3) and a three-way synergy (0, 2, 3).
 double game4(const std::vector<std::size_t>& s) {
   const double v[4] = {0.3, 0.1, 0.25, 0.2};
   double sum = 0;
@@ -74,7 +74,10 @@ double game4(const std::vector<std::size_t>& s) {
     sum += v[i];
     has[i] = true;
   }
-  return sum * sum + (has[0] && has[1] ? 0.15 : 0.0) - (has[2] && has[3] ? 0.1 : 0.0);
+  // The three-way term makes the game cubic: for games of degree <= 2 the Banzhaf value equals
+  // the Shapley value, so a wrong subset weighting would go unnoticed.
+  return sum * sum + (has[0] && has[1] ? 0.15 : 0.0) - (has[2] && has[3] ? 0.1 : 0.0) +
+         (has[0] && has[2] && has[3] ? 0.2 : 0.0);
 }
 
 // Exact Shapley of game4 and the variance of each player's marginal over the 24 permutations.
@@ -122,6 +125,14 @@ TEST_CASE("exact Shapley: additive game gives the values; symmetric game equal s
   FnUtility sym([](const std::vector<std::size_t>& S) { return std::pow(S.size(), 2.0); });
   r = run(*s, 6, &sym);
   for (int i = 0; i < 6; ++i) CHECK(r.scores[i] == doctest::Approx(6.0));  // 36 / 6
+
+  // Unanimity game of T = {0, 1, 2} among 4: 1/3 each in T, 0 for the dummy player 3.
+  FnUtility un([](const std::vector<std::size_t>& S) {
+    return S.size() >= 3 && S[0] == 0 && S[1] == 1 && S[2] == 2 ? 1.0 : 0.0;
+  });
+  r = run(*s, 4, &un);
+  for (int i = 0; i < 3; ++i) CHECK(r.scores[i] == doctest::Approx(1.0 / 3.0));
+  CHECK(r.scores[3] == doctest::Approx(0.0));
 
   // Efficiency on a non-additive game: sum = u(all) - u({}).
   FnUtility g(game4);
