@@ -31,11 +31,11 @@ class Reputation {
 };
 
 // Beta reputation with forgetting (Josang & Ismail 2002, "The Beta Reputation System", 15th
-// Bled eCommerce Conference, eqs. 1-5 and the forgetting factor of section 3.3): evidence
-// r (positive) and s (negative) per observation, alpha <- lambda*alpha + r,
-// beta <- lambda*beta + s, value = (alpha + 1) / (alpha + beta + 2) (the mean of
-// Beta(alpha+1, beta+1)). Graded feedback: an accepted update gives r = score, s = 1 - score;
-// a rejected one r = 0, s = 1. The prior (no evidence) is 0.5.
+// Bled eCommerce Conference: the rating as the mean of a beta PDF, and its forgetting factor):
+// evidence r (positive) and s (negative) per observation, alpha <- lambda*alpha + r, beta <-
+// lambda*beta + s, value = (alpha + 1) / (alpha + beta + 2) (the mean of Beta(alpha+1, beta+1)).
+// Graded feedback: an accepted update gives r = score, s = 1 - score; a rejected one r = 0, s = 1.
+// The prior (no evidence) is 0.5.
 class BetaReputation final : public Reputation {
  public:
   explicit BetaReputation(double forgetting = 0.9, std::size_t n = 0);
