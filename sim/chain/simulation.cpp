@@ -200,11 +200,19 @@ std::unique_ptr<ChainSimulation> ChainSimulation::build(const scenario::ParamVie
                                                         std::uint64_t seed,
                                                         const net::NetRegistries& net_regs,
                                                         const ChainRegistries& chain_regs) {
+  return build(root, seed, net_regs, chain_regs, AppNodes{});
+}
+
+std::unique_ptr<ChainSimulation> ChainSimulation::build(const scenario::ParamView& root,
+                                                        std::uint64_t seed,
+                                                        const net::NetRegistries& net_regs,
+                                                        const ChainRegistries& chain_regs,
+                                                        const AppNodes& app) {
   using scenario::Bounds;
   ChainSimOptions o;
   const scenario::ParamView sim = root.table("simulation");
   const Bounds pos{0.0, std::nullopt, true, false};
-  o.duration = sim.duration("duration", core::SimTime::s(3600), pos);
+  o.duration = sim.duration("duration", app.default_duration, pos);
   o.metrics_interval = sim.duration("metrics_interval", core::SimTime::s(60), pos);
   const scenario::ParamView chain = root.table("chain");
   o.limits.gas_limit = chain.integer("gas_limit", 30'000'000, Bounds::at_least(1));
@@ -225,7 +233,21 @@ std::unique_ptr<ChainSimulation> ChainSimulation::build(const scenario::ParamVie
                          "the bound of {:.0g} rows per run (simulation.duration = {})",
                          core::to_string(o.metrics_interval), rows, kMaxRowsPerRun,
                          core::to_string(o.duration)));
-  net::NetworkSpec spec = net::read_network(root.table("network"), seed, net_regs);
+  const scenario::ParamView net_p = root.table("network");
+  if (app.clients > 0 && net_p.has("clients") &&
+      net_p.integer("clients", 0) != static_cast<std::int64_t>(app.clients))
+    net_p.fail("clients", fmt::format("= {} differs from clients.count = {}: every learning "
+                                      "client is a network node (omit network.clients)",
+                                      net_p.integer("clients", 0), app.clients));
+  net::NetworkSpec spec = net::read_network(net_p, seed, net_regs);
+  if (app.clients > 0) {
+    if (spec.options.client_attach == net::ClientAttach::kOverlay &&
+        spec.options.clients != app.clients)
+      net_p.fail("client_attach", fmt::format("= \"overlay\" makes clients nodes of the generated "
+                                              "topology: set network.clients = {} (clients.count)",
+                                              app.clients));
+    spec.options.clients = app.clients;
+  }
   check_faults_within_run(root.table("network"), spec.options, o.duration);
   const scenario::ParamView wl = root.table("workload");
   auto workload = chain_regs.workloads.get(wl, "type", "poisson").factory(wl, seed);

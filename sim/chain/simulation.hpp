@@ -55,6 +55,17 @@ class ChainSimulation {
   static std::unique_ptr<ChainSimulation> build(const scenario::ParamView& root, std::uint64_t seed,
                                                 const net::NetRegistries& net_regs,
                                                 const ChainRegistries& chain_regs);
+  // For a chain that carries an application (the learning contract): `clients` client nodes
+  // join the network (network.clients, if written, must agree) and simulation.duration, the
+  // run's cap, defaults to `default_duration`.
+  struct AppNodes {
+    std::uint32_t clients = 0;
+    core::SimTime default_duration = core::SimTime::s(3600);
+  };
+  static std::unique_ptr<ChainSimulation> build(const scenario::ParamView& root, std::uint64_t seed,
+                                                const net::NetRegistries& net_regs,
+                                                const ChainRegistries& chain_regs,
+                                                const AppNodes& app);
 
   // Assembles a simulation from plain options (tests, benchmarks).
   ChainSimulation(const ChainSimOptions& options, net::NetworkSpec network,

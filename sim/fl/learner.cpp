@@ -83,7 +83,7 @@ struct Learner::Impl {
   std::vector<float> aggregate;
   data::Dataset train_eval;  // fixed sample of the union of the clients' training data
 
-  void train_batch(const std::vector<Task>& tasks) {
+  void train_batch(const std::vector<Task>& tasks, const AfterTask& after) {
     if (deltas.size() < tasks.size()) deltas.resize(tasks.size());
     results.assign(tasks.size(), TaskResult{});
     nn::SgdOptions base;
@@ -125,6 +125,7 @@ struct Learner::Impl {
             r.train = nn::train_local_delta(*model, delta, start, view, o, shuffle, s.train);
             r.samples = view.rows.size();
             r.norm = std::sqrt(r.train.delta_sq_norm);
+            if (after) after(i, delta);
           }
         },
         tbb::simple_partitioner());
@@ -370,9 +371,18 @@ const Snapshot& Learner::snapshot() const {
 std::int64_t Learner::version() const {
   return impl_->version;
 }
-void Learner::train(const std::vector<Task>& tasks) {
+void Learner::train(const std::vector<Task>& tasks, const AfterTask& after) {
   if (impl_->dry) throw std::logic_error("Learner::train: built from a dry (validation) document");
-  impl_->train_batch(tasks);
+  impl_->train_batch(tasks, after);
+}
+void Learner::aggregate_slots(std::span<const std::size_t> slots, std::span<const double> weights,
+                              std::vector<float>& out) {
+  Impl& im = *impl_;
+  std::vector<ClientUpdate> updates(slots.size());
+  for (std::size_t j = 0; j < slots.size(); ++j)
+    updates[j] = {slots[j], weights[j], im.deltas.at(slots[j])};
+  out.assign(im.global.size(), 0.0f);
+  im.aggregator->aggregate(updates, out);
 }
 std::span<const float> Learner::delta(std::size_t i) const {
   return impl_->deltas.at(i);
@@ -411,7 +421,8 @@ const data::Dataset& Learner::train_eval() const {
 }
 
 core::RoundSummary Learner::make_row(std::int64_t r, double sim_time_s, double duration_s,
-                                     const std::vector<Task>& tasks, bool evaluate) {
+                                     const std::vector<Task>& tasks, bool evaluate,
+                                     std::span<const std::size_t> slots) {
   Impl& im = *impl_;
   core::RoundSummary row;
   row.add("round", r);
@@ -434,7 +445,7 @@ core::RoundSummary Learner::make_row(std::int64_t r, double sim_time_s, double d
   double loss_w = 0.0, wsum = 0.0, norm = 0.0, stale = 0.0;
   std::int64_t examples = 0;
   for (std::size_t i = 0; i < tasks.size(); ++i) {
-    const TaskResult& res = im.results[i];
+    const TaskResult& res = im.results[slots.empty() ? i : slots[i]];
     const double w = static_cast<double>(res.samples);
     loss_w += w * res.train.mean_loss;
     wsum += w;

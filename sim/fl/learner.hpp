@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -109,7 +110,10 @@ class Learner {
   // Trains every task (one TBB task per client, largest first; each writes only its own slot,
   // so the result does not depend on the thread count). delta(i) / result(i) hold task i's
   // update until the next train().
-  void train(const std::vector<Task>& tasks);
+  // `after(i, delta)`, if given, runs inside task i's parallel body right after its delta is
+  // written (while it is in cache): the contract hashes the update there.
+  using AfterTask = std::function<void(std::size_t, std::span<const float>)>;
+  void train(const std::vector<Task>& tasks, const AfterTask& after = {});
   std::span<const float> delta(std::size_t i) const;
   const TaskResult& result(std::size_t i) const;
   std::span<float> mutable_delta(std::size_t i);  // update transforms (attacks) rewrite it
@@ -117,6 +121,9 @@ class Learner {
   // Aggregates the deltas of tasks[i] with weights[i] into `out` (the configured aggregator).
   void aggregate(const std::vector<Task>& tasks, const std::vector<double>& weights,
                  std::vector<float>& out);
+  // Aggregates the deltas in slots[j] (of the last train()) with weights[j] into `out`.
+  void aggregate_slots(std::span<const std::size_t> slots, std::span<const double> weights,
+                       std::vector<float>& out);
   // Aggregates and applies the result with the server optimizer; a new version.
   void aggregate_and_apply(const std::vector<Task>& tasks, const std::vector<double>& weights);
   // Applies a given aggregate with the server optimizer; a new version.
@@ -132,8 +139,10 @@ class Learner {
   // The learning columns of a /rounds row: round, sim_time_s, test and global-train metrics
   // (when `evaluate`), train_loss, round_duration_s, update norms, staleness, included,
   // examples, model_version — over `tasks`, whose results are in result(i).
+  // With `slots`, tasks[j]'s result is result(slots[j]) (a subset of the last train()).
   core::RoundSummary make_row(std::int64_t round, double sim_time_s, double duration_s,
-                              const std::vector<Task>& tasks, bool evaluate);
+                              const std::vector<Task>& tasks, bool evaluate,
+                              std::span<const std::size_t> slots = {});
 
   // The estimate with `deltas` update vectors held at once.
   MemoryEstimate memory(std::uint64_t deltas) const;

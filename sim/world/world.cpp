@@ -4,6 +4,7 @@
 #include <fmt/core.h>
 
 #include "sim/chain/simulation.hpp"
+#include "sim/contract/coordinator.hpp"
 #include "sim/fl/server.hpp"
 
 namespace ledgerfl::world {
@@ -18,9 +19,27 @@ void register_builtin_coordinators(CoordinatorRegistry& reg) {
            {}},
           [](const scenario::ParamView& root, std::uint64_t, std::shared_ptr<fl::Learner> learner,
              const Registries& regs) -> std::unique_ptr<fl::Coordinator> {
+            // The same scenario runs under either coordinator (one line switches): the tables
+            // only the contract reads are set aside whole under the server, and recorded so.
+            for (const char* t : {"network", "chain", "workload", "contract"})
+              if (root.has(t)) root.mark_used(t);
             return std::make_unique<fl::ServerCoordinator>(root, std::move(learner),
                                                            regs.fl.distributions);
           });
+  reg.add(
+      {"contract",
+       "the learning contract executed by the validators of a simulated chain: rounds "
+       "opened on-chain with block-hash randomness, stake/reputation selection, SHA-256 "
+       "update commitments on- or off-chain, committee aggregation with a stake quorum, "
+       "gas, token rewards by contribution and slashing; reads [network], [chain], "
+       "[workload], [devices] and [contract]",
+       contract::contract_param_docs()},
+      [](const scenario::ParamView& root, std::uint64_t seed, std::shared_ptr<fl::Learner> learner,
+         const Registries& regs) -> std::unique_ptr<fl::Coordinator> {
+        return contract::build_contract_coordinator(
+            root, seed, std::move(learner),
+            contract::ContractDeps{regs.net, regs.chain, regs.economy, regs.fl.distributions});
+      });
 }
 }  // namespace
 
@@ -28,11 +47,13 @@ Registries::Registries() {
   fl::register_builtin_fl(fl);
   net::register_builtin_net(net);
   chain::register_builtin_chain(chain);
+  economy::register_builtin_economy(economy);
   register_builtin_coordinators(coordinators);
   fl::add_to_catalog(fl, catalog);
   net::add_to_catalog(net, catalog);
   chain::add_to_catalog(chain, catalog);
   catalog.add(coordinators);
+  economy::add_to_catalog(economy, catalog);
 }
 
 std::unique_ptr<fl::Coordinator> build_coordinator(const Registries& regs,
@@ -70,6 +91,9 @@ Simulation build(const Registries& regs, const scenario::ParamView& root, std::u
         "federated learning under the {} coordinator: model {} ({} parameters), {} "
         "rounds",
         co->name(), L.model().name(), L.num_params(), co->total_rounds());
+    if (co->name() == "server" && root.has("chain"))
+      s.description += "; [network], [chain], [workload] and [contract] are set aside (they "
+                       "describe the contract coordinator's chain)";
     s.run = [co](core::RunSink& sink) { co->run(sink); };
     s.summary_lines.push_back([co] {
       std::string out;

@@ -13,6 +13,7 @@
 
 #include "sim/chain/registry.hpp"
 #include "sim/core/record.hpp"
+#include "sim/economy/registries.hpp"
 #include "sim/fl/coordinator.hpp"
 #include "sim/fl/registries.hpp"
 #include "sim/net/registry.hpp"
@@ -36,6 +37,7 @@ struct Registries {
   fl::FlRegistries fl;
   net::NetRegistries net;
   chain::ChainRegistries chain;
+  economy::EconomyRegistries economy;
   CoordinatorRegistry coordinators{"coordinator", "[coordinator] type = \"...\""};
   scenario::Catalog catalog;  // all of the above, for `ledgerfl list` and the README
 };

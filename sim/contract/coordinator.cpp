@@ -1,0 +1,947 @@
+// The `contract` coordinator (see coordinator.hpp and contract.hpp for the round's lifecycle).
+//
+// Who does what:
+//  - the LearningContract is the on-chain state machine; this file executes it on every
+//    finalized block (in height order) and reacts to its events;
+//  - the Learner trains, aggregates and evaluates (one parallel batch per round, all
+//    participants start from the same model version);
+//  - the simulated network carries the model download (attached validator -> client), the
+//    update upload (client -> attached validator), the off-chain replication (validator ->
+//    replicas - 1 other validators) and the committee's fetches (a live holder -> member);
+//  - every contract call is a ledger transaction (gas and bytes from the gas schedule) that
+//    waits in the mempool until a block includes it, and acts when that block is final.
+//
+// Simplifications (documented in sim/contract/README.md): validators' own stake is fixed at
+// genesis; the server optimizer applies the finalized aggregate (the chain records its hash);
+// the utility of the contribution scores evaluates global + aggregate(S) on a validation
+// sample of the clients' union (rounds.train_eval_samples) held by the validators.
+#include "sim/contract/coordinator.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <unordered_map>
+
+#include <fmt/core.h>
+
+#include "models/data/dataset.hpp"
+#include "sim/agents/device.hpp"
+#include "sim/chain/simulation.hpp"
+#include "sim/contract/contract.hpp"
+#include "sim/economy/summary.hpp"
+#include "sim/fl/server.hpp"
+
+namespace ledgerfl::contract {
+
+using core::SimTime;
+using scenario::Bounds;
+using scenario::ParamView;
+
+namespace {
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+enum AppMsg : std::uint16_t {
+  kDownload = chain::ChainSimulation::kAppMessages,  // a = client, b = round
+  kUpload,                                           // a = client, b = round
+  kReplica,                                          // a = client, b = round
+  kFetch,                                            // a = client, b = round, c = member
+};
+
+enum class Role : std::uint8_t { kHonest = 0, kLazy = 1, kMalicious = 2 };
+std::string_view role_name(Role r) {
+  return r == Role::kHonest ? "honest" : r == Role::kLazy ? "lazy" : "malicious";
+}
+
+struct ScriptedProposal {
+  std::int64_t round = 1;  // submitted when this round opens
+  std::string key, value;
+  std::int64_t voting_rounds = 2;
+  double yes_fraction = 1.0;  // of the bonded clients, who vote yes (the rest vote no)
+  double turnout = 1.0;       // of the bonded clients, who vote at all
+};
+
+struct Options {
+  bool onchain = false;
+  std::size_t replicas = 2;  // validators holding each off-chain update
+  std::unique_ptr<agents::Distribution> stake;
+  Amount validator_stake = 10'000;
+  Amount requester_balance = 0;
+  double leave_after_submit = 0.0;  // a client goes offline after submitting (off-chain
+                                    // availability); keyed draw per (client, round)
+  double validator_flops = 1e11;    // a committee member's aggregation speed (FLOP/s)
+  std::int64_t gas_price = 20;      // fee per gas of contract transactions (mempool priority)
+  std::vector<Role> roles;          // per validator
+  std::unique_ptr<economy::ContributionScore> score;
+  std::vector<ScriptedProposal> proposals;
+};
+
+// One participant's round.
+struct Participant {
+  Account client = 0;
+  std::size_t slot = static_cast<std::size_t>(-1);  // in the learner's batch; -1 = not training
+  bool offline = false, crashed = false, submitted = false, included = false;
+  bool available = true, departed = false;
+  double t_download = kNaN, t_trained = kNaN, t_uploaded = kNaN, t_executed = kNaN;
+  Hash commitment{};
+  std::vector<net::NodeId> holders;  // validators holding the update (off-chain)
+  double score = kNaN;
+};
+
+class ValidationUtility final : public economy::Utility {
+ public:
+  ValidationUtility(fl::Learner& L, const data::Dataset& set, std::span<const std::size_t> slots,
+                    std::span<const double> weights)
+      : L_(L), set_(set), slots_(slots), weights_(weights) {}
+  double operator()(std::span<const std::size_t> subset) override {
+    params_.assign(L_.global().begin(), L_.global().end());
+    if (!subset.empty()) {
+      std::vector<std::size_t> s;
+      std::vector<double> w;
+      for (std::size_t i : subset) {
+        s.push_back(slots_[i]);
+        w.push_back(weights_[i]);
+      }
+      L_.aggregate_slots(s, w, agg_);
+      for (std::size_t k = 0; k < params_.size(); ++k) params_[k] += agg_[k];
+    }
+    const nn::EvalResult e = L_.evaluate(params_, set_);
+    return e.count ? static_cast<double>(e.correct) / e.count : 0.0;
+  }
+
+ private:
+  fl::Learner& L_;
+  const data::Dataset& set_;
+  std::span<const std::size_t> slots_;
+  std::span<const double> weights_;
+  std::vector<float> params_, agg_;
+};
+
+Hash hash_floats(std::span<const float> v) {
+  return chain::sha256({reinterpret_cast<const std::uint8_t*>(v.data()), v.size() * 4});
+}
+
+class ContractCoordinator final : public fl::Coordinator, public net::Receiver {
+ public:
+  ContractCoordinator(const ParamView& root, std::uint64_t seed,
+                      std::shared_ptr<fl::Learner> learner, const ContractDeps& deps);
+  std::string_view name() const override { return "contract"; }
+  std::int64_t total_rounds() const override { return ro_.rounds; }
+  void run(core::RunSink& sink) override;
+  fl::MemoryEstimate memory() const override;
+  void check_feasible(const ParamView& root) const override;
+  std::vector<std::string> summary_lines() const override { return summary_; }
+  fl::Learner& learner() override { return *L_; }
+
+  // net::Receiver: application messages only (the chain's mux routes them here).
+  bool on_gossip(net::NodeId, net::NodeId, net::GossipId, const net::Message&) override {
+    return false;
+  }
+  void on_message(net::NodeId at, const net::Message& m) override;
+
+ private:
+  net::NodeId node_of(Account c) const { return static_cast<net::NodeId>(V_ + c); }
+  net::NodeId attached(Account c) const;
+  std::int64_t update_bytes() const { return static_cast<std::int64_t>(L_->num_params()) * 4; }
+  void submit(const Call& call, OpCost cost);
+  void on_block_final(std::uint32_t b);
+  void on_opened(const RoundOpened& e);
+  void on_closed(const RoundClosed& e);
+  void on_finalized(const RoundFinalized& f);
+  void vote(Account member, const Hash& h);
+  void write_round(const RoundFinalized& f);
+  void finish_summary();
+
+  std::shared_ptr<fl::Learner> L_;
+  std::uint64_t seed_;
+  fl::RoundOptions ro_;
+  Options o_;
+  GasSchedule gas_;
+  std::unique_ptr<agents::Population> population_;
+  std::unique_ptr<chain::ChainSimulation> chain_;
+  std::unique_ptr<LearningContract> contract_;
+  std::uint32_t V_ = 0;  // validators
+  std::size_t N_ = 0;    // clients
+  std::uint16_t kinds_[kOps] = {};
+  std::vector<std::string> summary_;
+  data::Dataset validation_;
+
+  // Run state.
+  core::RunSink* sink_ = nullptr;
+  core::TableSink* clients_table_ = nullptr;
+  bool done_ = false;
+  std::uint64_t next_nonce_ = std::uint64_t{1} << 62;  // apart from the workload's nonces
+  std::unordered_map<std::uint64_t, Call> calls_;      // pending contract calls by nonce
+  std::unordered_map<std::uint64_t, double> submitted_at_;
+  std::int64_t round_ = 0;
+  double t_open_ = 0, t_close_ = kNaN, t_last_vote_ = kNaN, t_prev_final_ = 0;
+  std::vector<Participant> parts_;
+  std::unordered_map<Account, std::size_t> part_of_;
+  std::vector<Account> committee_;
+  std::vector<std::uint8_t> voted_;  // per validator, this round
+  std::map<net::NodeId, std::size_t> pending_fetch_;
+  std::vector<float> aggregate_;
+  Hash honest_hash_{};
+  bool have_first_vote_ = false;
+  Hash first_vote_{};
+  std::int64_t gas_by_op_[kOps] = {};
+  std::int64_t bytes_onchain_ = 0, bytes_offchain_ = 0, score_evals_ = 0;
+  std::int64_t votes_for_result_ = 0, wrong_results_ = 0;
+  std::uint32_t blocks_at_open_ = 0;
+  std::vector<Amount> reward_sum_, slash_sum_;  // per account, over the run
+  std::chrono::steady_clock::time_point wall0_;
+};
+
+net::NodeId ContractCoordinator::attached(Account c) const {
+  for (net::NodeId v : chain_->network().neighbours(node_of(c)))
+    if (v < V_) return v;
+  return static_cast<net::NodeId>(c % V_);
+}
+
+// ------------------------------------------------------------------------------------- building
+ContractCoordinator::ContractCoordinator(const ParamView& root, std::uint64_t seed,
+                                         std::shared_ptr<fl::Learner> learner,
+                                         const ContractDeps& deps)
+    : L_(std::move(learner)), seed_(seed) {
+  N_ = L_->num_clients();
+  ro_ = fl::read_round_options(root, N_, L_->local());
+  const ParamView rp = root.table("rounds");
+  if (ro_.mode != fl::RoundOptions::Mode::kSync)
+    rp.fail("mode",
+            "= \"async\": the contract runs synchronous rounds (one round open at a "
+            "time); use coordinator.type = \"server\" for FedBuff");
+  if (ro_.partial_work || ro_.fedprox_stragglers)
+    rp.fail("stragglers",
+            "the contract drops updates that miss the deadline (\"drop\"); "
+            "\"partial\" and \"fedprox\" are server-coordinator options");
+  population_ = std::make_unique<agents::Population>(
+      N_, seed, agents::read_device_options(root.table("devices"), deps.distributions));
+
+  const ParamView cp = root.table("contract");
+  static constexpr std::string_view kStorage[] = {"offchain", "onchain"};
+  o_.onchain = cp.choice("storage", kStorage, "offchain") == "onchain";
+  static constexpr std::string_view kExecute[] = {"final", "head"};
+  if (cp.choice("execute_on", kExecute, "final") == "head")
+    cp.fail("execute_on",
+            "= \"head\" (optimistic execution with reverts on reorg) is not implemented in this "
+            "version; use \"final\" (the default)");
+  ContractParams P;
+  P.clients = N_;
+  P.rounds = ro_.rounds;
+  P.per_round = ro_.per_round;
+  P.over_selection = ro_.over_selection;
+  P.deadline = ro_.deadline;
+  P.vote_timeout = cp.duration("vote_timeout", SimTime::s(600), Bounds::positive());
+  P.min_stake = cp.integer("min_stake", 100, Bounds::at_least(0));
+  o_.stake = agents::read_distribution(deps.distributions, cp, "stake", agents::ValueKind::kNumber,
+                                       std::to_string(P.min_stake));
+  o_.validator_stake = cp.integer("validator_stake", 10'000, Bounds::at_least(1));
+  P.committee = static_cast<std::size_t>(cp.integer("committee", 0, Bounds::at_least(0)));
+  P.quorum = cp.number("quorum", 2.0 / 3.0, Bounds::between(0.5, 1.0));
+  if (P.quorum >= 1.0) cp.fail("quorum", "must be < 1 (strictly more than quorum x stake votes)");
+  P.unbonding_rounds = cp.integer("unbonding_rounds", 2, Bounds::at_least(0));
+  P.slash_dissent = cp.number("slash_dissent", 0.1, Bounds::between(0.0, 1.0));
+  P.slash_unavailable = cp.number("slash_unavailable", 0.1, Bounds::between(0.0, 1.0));
+  static constexpr std::string_view kSlashTo[] = {"burn", "treasury"};
+  P.slash_to = cp.choice("slash_to", kSlashTo, "burn") == "burn" ? economy::SlashTo::kBurn
+                                                                 : economy::SlashTo::kTreasury;
+  o_.replicas = static_cast<std::size_t>(cp.integer("replicas", 2, Bounds::at_least(1)));
+  o_.leave_after_submit = cp.number("leave_after_submit", 0.0, Bounds::between(0.0, 1.0));
+  o_.validator_flops = cp.number("validator_flops", 1e11, Bounds::positive());
+  o_.gas_price = cp.integer("gas_price", 20, Bounds::at_least(0));
+  gas_ = read_gas_schedule(cp.table("gas"));
+
+  const ParamView rw = cp.table("rewards");
+  P.reward_per_round = rw.integer("per_round", 1000, Bounds::at_least(0));
+  P.reward_decay = rw.number("decay", 0.0, {0.0, 1.0, true, false});
+  P.task_fee = rw.integer("task_fee", 0, Bounds::at_least(0));
+  P.validator_share = rw.number("validator_share", 0.1, Bounds::between(0.0, 1.0));
+  o_.requester_balance =
+      rw.integer("requester_balance", P.task_fee * ro_.rounds, Bounds::at_least(0));
+  o_.score = deps.economy.scores.get(rw, "score", "accepted").factory(rw);
+  const ParamView sel = cp.table("selection");
+  auto selection = deps.economy.selection.get(sel, "type", "uniform").factory(sel);
+  const ParamView rep = cp.table("reputation");
+  auto reputation = deps.economy.reputation.get(rep, "type", "beta").factory(rep);
+  P.gov_quorum = cp.table("governance").number("quorum", 0.33, Bounds::between(0.0, 1.0));
+  for (const ParamView& pp : cp.table_array("proposal")) {
+    ScriptedProposal s;
+    s.round = pp.integer("round", 1, Bounds::between(1, static_cast<double>(ro_.rounds)));
+    static constexpr std::string_view kKeys[] = {"min_stake", "reward_per_round", "quorum"};
+    s.key = pp.choice("key", kKeys, std::nullopt);
+    s.value = pp.string("value", std::nullopt);
+    try {
+      const double v = std::stod(s.value);
+      if (s.key == "quorum" && !(v >= 0.5 && v < 1.0)) throw std::invalid_argument("range");
+      if (s.key != "quorum" && v < 0) throw std::invalid_argument("range");
+    } catch (const std::exception&) {
+      pp.fail("value", "= \"" + s.value + "\" is not a valid " + s.key +
+                           (s.key == "quorum" ? " (a number in [0.5, 1))" : " (an integer >= 0)"));
+    }
+    s.voting_rounds = pp.integer("voting_rounds", 2, Bounds::at_least(1));
+    s.yes_fraction = pp.number("yes_fraction", 1.0, Bounds::between(0.0, 1.0));
+    s.turnout = pp.number("turnout", 1.0, Bounds::between(0.0, 1.0));
+    o_.proposals.push_back(std::move(s));
+  }
+
+  chain::ChainSimulation::AppNodes app;
+  app.clients = static_cast<std::uint32_t>(N_);
+  app.default_duration = SimTime::s(30 * 24 * 3600);
+  chain_ = chain::ChainSimulation::build(root, seed, deps.net, deps.chain, app);
+  V_ = chain_->network().validators();
+  P.validators = V_;
+  if (P.committee > V_)
+    cp.fail("committee", fmt::format("= {} exceeds the {} validators", P.committee, V_));
+  o_.roles.assign(V_, Role::kHonest);
+  auto roles = [&](const char* key, Role r) {
+    for (std::int64_t v : cp.integer_list(key, std::vector<std::int64_t>{}, Bounds::at_least(0))) {
+      if (v >= static_cast<std::int64_t>(V_))
+        cp.fail(key,
+                fmt::format("names validator {}, but there are {} (ids 0..{})", v, V_, V_ - 1));
+      o_.roles[static_cast<std::size_t>(v)] = r;
+    }
+  };
+  roles("lazy_validators", Role::kLazy);
+  roles("malicious_validators", Role::kMalicious);
+
+  chain::Ledger& ledger = chain_->ledger();
+  for (std::size_t k = 0; k < kOps; ++k)
+    kinds_[k] = ledger.kinds.add(std::string(op_name(static_cast<Op>(k))));
+  if (o_.onchain) {
+    const OpCost c = submit_cost_bound(gas_, update_bytes(), true);
+    const chain::BlockLimits& lim = ledger.limits();
+    if (c.gas > lim.gas_limit || c.bytes > lim.max_bytes - lim.header_bytes)
+      cp.fail("storage",
+              fmt::format("= \"onchain\": an update of {} parameters ({} bytes) costs up to {} gas "
+                          "and {} bytes, more than one block holds (chain.gas_limit = {}, "
+                          "chain.max_block_bytes = {}); raise them or use \"offchain\"",
+                          L_->num_params(), update_bytes(), c.gas, c.bytes, lim.gas_limit,
+                          lim.max_bytes));
+  }
+  contract_ = std::make_unique<LearningContract>(std::move(P), std::move(selection),
+                                                 std::move(reputation), seed);
+  if (!L_->dry()) {
+    // The validators' validation sample for the contribution scores: the first rows of the
+    // learner's train_eval sample (at most contract.validation_samples).
+    const auto want =
+        static_cast<std::size_t>(cp.integer("validation_samples", 1000, Bounds::at_least(1)));
+    const data::Dataset& te = L_->train_eval();
+    const std::size_t n = std::min(want, te.size());
+    validation_.name = "validation";
+    validation_.num_classes = te.num_classes;
+    validation_.features = te.features.topRows(static_cast<Eigen::Index>(n));
+    validation_.labels.assign(te.labels.begin(), te.labels.begin() + static_cast<long>(n));
+  } else {
+    cp.integer("validation_samples", 1000, Bounds::at_least(1));
+  }
+  if (o_.score->needs_utility() && !L_->dry() && validation_.size() == 0)
+    rw.fail("score", "needs a validation sample: rounds.train_eval_samples is 0");
+}
+
+void ContractCoordinator::check_feasible(const ParamView& root) const {
+  // The fastest possible client round must fit the deadline: one local step at the fastest
+  // device; the network part is not bounded here (it depends on routes and load).
+  const agents::DeviceOptions& d = population_->options();
+  const double steps = L_->local().steps > 0 ? static_cast<double>(L_->local().steps) : 1.0;
+  const double fastest =
+      steps * L_->local().batch * L_->flops_per_sample() / d.flops->upper_bound();
+  if (ro_.deadline.seconds() < fastest)
+    root.table("rounds").fail(
+        "deadline",
+        fmt::format("= {} is shorter than one local step at the fastest device ({:.6g} s)",
+                    core::to_string(ro_.deadline), fastest));
+}
+
+fl::MemoryEstimate ContractCoordinator::memory() const {
+  fl::MemoryEstimate m = L_->memory(static_cast<std::uint64_t>(
+      std::ceil(static_cast<double>(ro_.per_round) * (1.0 + ro_.over_selection))));
+  // Per registered identity: token ledger (3 x 8 B), reputation (16 B), registration (1 B),
+  // cumulative rewards and slashes (16 B); per participant the round state (~200 B).
+  m.extra = static_cast<std::uint64_t>(N_ + V_ + 1) * 57 +
+            static_cast<std::uint64_t>(ro_.per_round) * 200;
+  m.extra_what = "contract and economy state";
+  return m;
+}
+
+// ------------------------------------------------------------------------------------------ run
+void ContractCoordinator::submit(const Call& call, OpCost cost) {
+  chain::Transaction t;
+  t.nonce = next_nonce_++;
+  t.sender = call.sender;
+  t.kind = kinds_[static_cast<std::size_t>(call.op)];
+  t.fee = o_.gas_price;
+  t.gas = cost.gas;
+  t.size = cost.bytes;
+  t.payload_hash = call_hash(call);
+  t.created = chain_->engine().now();
+  calls_.emplace(t.nonce, call);
+  submitted_at_.emplace(t.nonce, t.created.seconds());
+  chain_->ledger().submit(t);
+}
+
+void ContractCoordinator::on_message(net::NodeId at, const net::Message& m) {
+  const auto c = static_cast<Account>(m.a);
+  if (static_cast<std::int64_t>(m.b) != round_) return;  // a previous round's traffic
+  const auto it = part_of_.find(c);
+  if (it == part_of_.end()) return;
+  Participant& p = parts_[it->second];
+  core::Engine& engine = chain_->engine();
+  const double now = engine.now().seconds();
+  switch (m.kind) {
+    case kDownload: {
+      p.t_download = now;
+      const agents::DeviceProfile d = population_->profile(c);
+      const fl::LocalOptions& lo = L_->local();
+      const double examples = lo.steps > 0 ? static_cast<double>(lo.steps * lo.batch)
+                                           : static_cast<double>(L_->client_size(c)) * lo.epochs;
+      const double train_s = examples * L_->flops_per_sample() / d.flops;
+      const std::int64_t r = round_;
+      engine.schedule_in(SimTime::from_seconds(train_s), [this, c, r] {
+        if (r != round_) return;
+        Participant& q = parts_[part_of_.at(c)];
+        q.t_trained = chain_->engine().now().seconds();
+        net::Message up{
+            kUpload, false, node_of(c), update_bytes(), c, static_cast<std::uint64_t>(r), 0};
+        if (o_.onchain) up.bytes = submit_cost_bound(gas_, update_bytes(), true).bytes;
+        chain_->network().send(node_of(c), attached(c), up);
+      });
+      return;
+    }
+    case kUpload: {
+      p.t_uploaded = now;
+      Call call;
+      call.op = Op::kSubmit;
+      call.sender = c;
+      call.round = round_;
+      call.commitment = p.commitment;
+      call.samples = static_cast<std::int64_t>(L_->client_size(c));
+      if (o_.onchain) {
+        const std::span<const float> d = L_->delta(p.slot);
+        submit(call,
+               submit_cost(gas_, {reinterpret_cast<const std::uint8_t*>(d.data()), d.size() * 4},
+                           true));
+      } else {
+        bytes_offchain_ += update_bytes();
+        p.holders.push_back(at);
+        for (std::size_t k = 1; k < o_.replicas && k < V_; ++k) {
+          const auto to = static_cast<net::NodeId>((at + k) % V_);
+          chain_->network().send(at, to, {kReplica, false, at, update_bytes(), c, m.b, 0});
+        }
+        submit(call, submit_cost(gas_, {}, false));
+        core::Rng leave(seed_, "contract.leave", c, static_cast<std::uint64_t>(round_));
+        p.departed = leave.bernoulli(o_.leave_after_submit);
+      }
+      return;
+    }
+    case kReplica:
+      bytes_offchain_ += update_bytes();
+      p.holders.push_back(at);
+      return;
+    case kFetch: {
+      bytes_offchain_ += update_bytes();
+      auto f = pending_fetch_.find(at);
+      if (f == pending_fetch_.end() || f->second == 0) return;
+      if (--f->second == 0) {
+        const double n = static_cast<double>(std::count_if(
+            parts_.begin(), parts_.end(), [](const Participant& q) { return q.included; }));
+        const double secs = n * static_cast<double>(L_->num_params()) * 2.0 / o_.validator_flops;
+        const Account member = contract_->validator_account(at);
+        engine.schedule_in(SimTime::from_seconds(secs), [this, member, r = round_] {
+          if (r == round_) vote(member, honest_hash_);
+        });
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+void ContractCoordinator::vote(Account member, const Hash& h) {
+  const std::size_t v = member - N_;
+  if (voted_[v] || !chain_->network().is_up(static_cast<net::NodeId>(v))) return;
+  voted_[v] = 1;
+  Call call;
+  call.op = Op::kVote;
+  call.sender = member;
+  call.round = round_;
+  call.commitment = h;
+  t_last_vote_ = chain_->engine().now().seconds();
+  submit(call, vote_cost(gas_));
+}
+
+void ContractCoordinator::on_block_final(std::uint32_t b) {
+  if (b == 0 || done_) return;
+  const chain::Block& blk = chain_->ledger().tree.at(b);
+  const double now = chain_->engine().now().seconds();
+  std::vector<const Call*> calls;
+  std::vector<std::uint64_t> nonces;
+  for (std::uint32_t t : blk.txs) {
+    const chain::Transaction& tx = chain_->ledger().txs[t];
+    const auto it = calls_.find(tx.nonce);
+    if (it == calls_.end()) continue;
+    const Call& c = it->second;
+    calls.push_back(&c);
+    nonces.push_back(tx.nonce);
+    gas_by_op_[static_cast<std::size_t>(c.op)] += tx.gas;
+    bytes_onchain_ += tx.size;
+    if (c.op == Op::kSubmit && c.round == round_) {
+      if (auto p = part_of_.find(c.sender); p != part_of_.end()) {
+        parts_[p->second].submitted = true;
+        parts_[p->second].t_executed = now;
+      }
+    }
+    if (c.op == Op::kVote && c.round == round_ && !have_first_vote_) {
+      have_first_vote_ = true;
+      first_vote_ = c.commitment;
+    }
+  }
+  contract_->execute_block(blk.hash, SimTime::ns(blk.header.timestamp_ns), calls);
+  for (std::uint64_t n : nonces) {
+    calls_.erase(n);
+    submitted_at_.erase(n);
+  }
+  // Lazy committee members vote without fetching: they copy the first vote they see on-chain.
+  if (have_first_vote_ && !committee_.empty())
+    for (Account m : committee_)
+      if (o_.roles[m - N_] == Role::kLazy) vote(m, first_vote_);
+}
+
+void ContractCoordinator::on_opened(const RoundOpened& e) {
+  core::Engine& engine = chain_->engine();
+  round_ = e.round;
+  t_open_ = engine.now().seconds();
+  t_close_ = t_last_vote_ = kNaN;
+  parts_.clear();
+  part_of_.clear();
+  committee_.clear();
+  pending_fetch_.clear();
+  voted_.assign(V_, 0);
+  have_first_vote_ = false;
+  std::fill(std::begin(gas_by_op_), std::end(gas_by_op_), 0);
+  bytes_onchain_ = bytes_offchain_ = score_evals_ = votes_for_result_ = 0;
+  blocks_at_open_ = chain_->ledger().tree.size();
+  wall0_ = std::chrono::steady_clock::now();
+  // Training: every selected, online, non-crashing participant, from the current version, in
+  // one parallel batch; each task hashes its own update (SHA-256 of the little-endian float32
+  // bytes) in its body, while the delta is in cache.
+  std::vector<fl::Task> tasks;
+  for (Account c : e.participants) {
+    Participant p;
+    p.client = c;
+    if (!population_->online(c, round_))
+      p.offline = true;
+    else if (population_->crashes(c, round_))
+      p.crashed = true;
+    else {
+      p.slot = tasks.size();
+      tasks.push_back({c, static_cast<std::uint64_t>(round_), round_, L_->version(), L_->snapshot(),
+                       0.0, 0, 0});
+    }
+    part_of_[c] = parts_.size();
+    parts_.push_back(std::move(p));
+  }
+  std::vector<Hash> commitments(tasks.size());
+  L_->train(tasks, [&commitments](std::size_t i, std::span<const float> d) {
+    commitments[i] = hash_floats(d);
+  });
+  for (Participant& p : parts_) {
+    if (p.slot == static_cast<std::size_t>(-1)) continue;
+    p.commitment = commitments[p.slot];
+    chain_->network().send(attached(p.client), node_of(p.client),
+                           {kDownload, false, attached(p.client), update_bytes(), p.client,
+                            static_cast<std::uint64_t>(round_), 0});
+  }
+  // Scripted governance: the proposal is submitted when its round opens; the bonded clients
+  // vote in the same round (keyed draws for turnout and choice).
+  for (const ScriptedProposal& s : o_.proposals) {
+    if (s.round != round_) continue;
+    Call prop;
+    prop.op = Op::kPropose;
+    prop.sender = contract_->requester();
+    prop.round = round_;
+    prop.key = s.key;
+    prop.value = s.value;
+    prop.voting_rounds = s.voting_rounds;
+    submit(prop, propose_cost(gas_));
+    // Its id once executed: proposals are numbered in execution order, and every pending
+    // proposal (this one included) executes before any later one.
+    const std::uint64_t id =
+        contract_->governance().proposals().size() +
+        static_cast<std::uint64_t>(std::count_if(calls_.begin(), calls_.end(), [](const auto& kv) {
+          return kv.second.op == Op::kPropose;
+        }));
+    for (std::size_t c = 0; c < N_; ++c) {
+      if (!contract_->registered(static_cast<Account>(c))) continue;
+      core::Rng rng(seed_, "contract.gov_vote", c, id);
+      if (!rng.bernoulli(s.turnout)) continue;
+      Call v;
+      v.op = Op::kGovVote;
+      v.sender = static_cast<Account>(c);
+      v.round = round_;
+      v.proposal = id;
+      v.yes = rng.bernoulli(s.yes_fraction);
+      submit(v, gov_vote_cost(gas_));
+    }
+  }
+}
+
+void ContractCoordinator::on_closed(const RoundClosed& e) {
+  core::Engine& engine = chain_->engine();
+  t_close_ = engine.now().seconds();
+  committee_ = e.committee;
+  // The committee's honest computation, done once: which committed updates can be fetched,
+  // their aggregate, its hash and the contribution scores.
+  RoundReport rep;
+  rep.included = e.included;
+  std::vector<std::size_t> slots;
+  std::vector<double> weights;
+  std::vector<std::size_t> avail_pos;
+  for (Account c : e.included) {
+    Participant& p = parts_[part_of_.at(c)];
+    p.included = true;
+    bool ok = true;
+    if (!o_.onchain) {
+      ok = false;
+      for (net::NodeId h : p.holders) ok = ok || chain_->network().is_up(h);
+      ok = ok || (!p.departed && chain_->network().is_up(node_of(c)));
+    }
+    p.available = ok;
+    rep.available.push_back(ok ? 1 : 0);
+    if (ok) {
+      avail_pos.push_back(rep.scores.size());
+      slots.push_back(p.slot);
+      weights.push_back(static_cast<double>(L_->result(p.slot).samples));
+    }
+    rep.scores.push_back(0.0);
+  }
+  if (!slots.empty()) {
+    L_->aggregate_slots(slots, weights, aggregate_);
+    std::vector<std::span<const float>> deltas;
+    for (std::size_t s : slots) deltas.push_back(L_->delta(s));
+    ValidationUtility util(*L_, validation_, slots, weights);
+    core::Rng rng(seed_, "contract.scores", 0, static_cast<std::uint64_t>(round_));
+    economy::ScoreInput in{deltas, weights, aggregate_, &util, &rng};
+    const economy::ScoreResult sr = o_.score->score(in);
+    score_evals_ = sr.evaluations;
+    for (std::size_t j = 0; j < avail_pos.size(); ++j) {
+      rep.scores[avail_pos[j]] = sr.scores[j];
+      parts_[part_of_.at(e.included[avail_pos[j]])].score = sr.scores[j];
+    }
+  } else {
+    aggregate_.assign(L_->num_params(), 0.0f);
+  }
+  rep.model = hash_floats(aggregate_);
+  honest_hash_ = rep.hash();
+  contract_->set_report(round_, std::move(rep));
+  // Each committee member's part.
+  const double agg_s = static_cast<double>(slots.size()) * static_cast<double>(L_->num_params()) *
+                       2.0 / o_.validator_flops;
+  for (Account m : committee_) {
+    const auto v = static_cast<net::NodeId>(m - N_);
+    if (!chain_->network().is_up(v)) continue;
+    switch (o_.roles[v]) {
+      case Role::kMalicious: {  // colluding: every malicious member votes the same wrong hash
+        chain::Encoder enc;
+        enc.hash(honest_hash_).u64(0x6d616c6963696f75ull).i64(round_);
+        vote(m, enc.digest());
+        break;
+      }
+      case Role::kLazy:
+        break;  // votes when it sees the first vote (on_block_final)
+      case Role::kHonest: {
+        std::size_t need = 0;
+        if (!o_.onchain)
+          for (Account c : e.included) {
+            const Participant& p = parts_[part_of_.at(c)];
+            if (!p.available || std::find(p.holders.begin(), p.holders.end(), v) != p.holders.end())
+              continue;
+            net::NodeId src = node_of(c);
+            for (net::NodeId h : p.holders)
+              if (chain_->network().is_up(h)) {
+                src = h;
+                break;
+              }
+            chain_->network().send(
+                src, v,
+                {kFetch, false, src, update_bytes(), c, static_cast<std::uint64_t>(round_), v});
+            ++need;
+          }
+        if (need > 0) {
+          pending_fetch_[v] = need;
+        } else {
+          engine.schedule_in(SimTime::from_seconds(agg_s), [this, m, r = round_] {
+            if (r == round_) vote(m, honest_hash_);
+          });
+        }
+        break;
+      }
+    }
+  }
+}
+
+void ContractCoordinator::on_finalized(const RoundFinalized& f) {
+  const bool honest = !f.failed && f.result == honest_hash_;
+  if (honest) {
+    L_->apply(aggregate_);
+  } else if (!f.failed) {
+    ++wrong_results_;  // a hash no honest computation produced: no model matches it
+  }
+  write_round(f);
+  if (contract_->done()) {
+    done_ = true;
+    chain_->engine().stop();
+  }
+}
+
+void ContractCoordinator::write_round(const RoundFinalized& f) {
+  const double now = chain_->engine().now().seconds();
+  LearningContract::RoundBook book = contract_->take_book();
+  std::vector<fl::Task> tasks;
+  std::vector<std::size_t> slots;
+  std::int64_t offline = 0, crashed = 0, submitted = 0, included = 0, unavailable = 0;
+  double s_down = 0, s_train = 0, s_up = 0, s_incl = 0;
+  std::int64_t n_down = 0, n_train = 0, n_up = 0, n_incl = 0;
+  for (const Participant& p : parts_) {
+    offline += p.offline;
+    crashed += p.crashed;
+    submitted += p.submitted;
+    included += p.included;
+    unavailable += p.included && !p.available;
+    if (!std::isnan(p.t_download)) s_down += p.t_download - t_open_, ++n_down;
+    if (!std::isnan(p.t_trained)) s_train += p.t_trained - p.t_download, ++n_train;
+    if (!std::isnan(p.t_uploaded)) s_up += p.t_uploaded - p.t_trained, ++n_up;
+    if (!std::isnan(p.t_executed)) s_incl += p.t_executed - p.t_uploaded, ++n_incl;
+    if (p.included && p.available && !f.failed && f.result == honest_hash_) {
+      tasks.push_back({p.client, 0, round_, L_->version() - 1, nullptr, 0.0, 0, 0});
+      slots.push_back(p.slot);
+    }
+  }
+  auto mean = [](double s, std::int64_t n) { return n > 0 ? s / static_cast<double>(n) : kNaN; };
+  core::RoundSummary row =
+      L_->make_row(round_, now, now - t_open_, tasks, ro_.eval_round(round_), slots);
+  row.add("participants", static_cast<std::int64_t>(parts_.size()));
+  row.add("dropped_offline", offline);
+  row.add("dropped_crashed", crashed);
+  row.add("submitted", submitted);
+  row.add("included_submissions", included);
+  row.add("rejected_submissions", book.rejected);
+  row.add("unavailable_updates", unavailable);
+  row.add("round_failed", static_cast<std::int64_t>(f.failed));
+  row.add("wrong_result", static_cast<std::int64_t>(!f.failed && f.result != honest_hash_));
+  row.add("committee", static_cast<std::int64_t>(committee_.size()));
+  row.add("dissenting_votes", static_cast<std::int64_t>(f.dissenters.size()));
+  std::int64_t gas = 0;
+  for (std::size_t k = 0; k < kOps; ++k) gas += gas_by_op_[k];
+  row.add("gas_used", gas);
+  for (std::size_t k = 0; k < kOps; ++k)
+    row.add(fmt::format("gas_{}", op_name(static_cast<Op>(k))), gas_by_op_[k]);
+  row.add("bytes_onchain", bytes_onchain_);
+  row.add("bytes_offchain", bytes_offchain_);
+  row.add("blocks_produced", static_cast<std::int64_t>(chain_->ledger().tree.size() - blocks_at_open_));
+  row.add("token_supply", contract_->tokens().total_supply());
+  row.add("minted", book.minted);
+  row.add("burned", book.burned);
+  row.add("rewards_paid", book.rewards_paid);
+  row.add("slashed", book.slashed);
+  row.add("score_evaluations", score_evals_);
+  row.add("round_latency_s", now - t_open_);
+  row.add("latency_selection_s", t_open_ - t_prev_final_);
+  row.add("latency_download_s", mean(s_down, n_down));
+  row.add("latency_training_s", mean(s_train, n_train));
+  row.add("latency_submission_s", mean(s_up, n_up));
+  row.add("latency_inclusion_s", mean(s_incl, n_incl));
+  row.add("latency_aggregation_s",
+          std::isnan(t_close_) || std::isnan(t_last_vote_) ? kNaN : t_last_vote_ - t_close_);
+  row.add("latency_finalization_s", std::isnan(t_last_vote_) ? kNaN : now - t_last_vote_);
+  row.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0_).count();
+  // /clients: one row per (round, participant).
+  std::map<Account, Amount> reward, slashed;
+  for (const auto& [a, x] : book.rewards) reward[a] += x, reward_sum_[a] += x;
+  for (const auto& [a, x] : book.slashes) slashed[a] += x, slash_sum_[a] += x;
+  for (const Participant& p : parts_) {
+    const std::vector<core::Cell> cells = {
+        core::Cell{round_},
+        core::Cell{static_cast<std::int64_t>(p.client)},
+        core::Cell{std::int64_t{1}},
+        core::Cell{static_cast<std::int64_t>(p.submitted)},
+        core::Cell{static_cast<std::int64_t>(p.included)},
+        core::Cell{static_cast<std::int64_t>(p.included && p.available && !f.failed)},
+        core::Cell{p.score},
+        core::Cell{reward.count(p.client) ? reward[p.client] : Amount{0}},
+        core::Cell{slashed.count(p.client) ? slashed[p.client] : Amount{0}},
+        core::Cell{contract_->tokens().bonded(p.client)},
+        core::Cell{contract_->reputation().value(p.client)},
+        core::Cell{std::int64_t{0}}};
+    clients_table_->append(cells);
+  }
+  t_prev_final_ = now;
+  sink_->on_round(row);
+  sink_->flush();
+}
+
+void ContractCoordinator::run(core::RunSink& sink) {
+  if (L_->dry()) throw std::logic_error("ContractCoordinator::run: built from a dry document");
+  sink_ = &sink;
+  sink.set_meta("model", L_->model().name());
+  sink.set_meta("num_params", static_cast<std::int64_t>(L_->num_params()));
+  sink.set_meta("clients", static_cast<std::int64_t>(N_));
+  sink.set_meta("coordinator", std::string("contract"));
+  sink.set_meta("contract.storage", std::string(o_.onchain ? "onchain" : "offchain"));
+  for (std::size_t v = 0; v < V_; ++v)
+    sink.set_meta(fmt::format("contract.validator_role.{}", v),
+                  std::string(role_name(o_.roles[v])));
+  static const std::vector<core::ColumnSpec> kClientCols = {
+      {"round", core::ColumnType::kInt64},        {"client", core::ColumnType::kInt64},
+      {"selected", core::ColumnType::kInt64},     {"submitted", core::ColumnType::kInt64},
+      {"included", core::ColumnType::kInt64},     {"accepted", core::ColumnType::kInt64},
+      {"score", core::ColumnType::kFloat64},      {"reward", core::ColumnType::kInt64},
+      {"slashed", core::ColumnType::kInt64},      {"stake", core::ColumnType::kInt64},
+      {"reputation", core::ColumnType::kFloat64}, {"role", core::ColumnType::kInt64}};
+  clients_table_ = &sink.table("/clients", kClientCols);
+  reward_sum_.assign(N_ + V_ + 1, 0);
+  slash_sum_.assign(N_ + V_ + 1, 0);
+  // Genesis: each client's balance is its drawn stake (keyed per client), bonded by its
+  // registration transaction; validators' stake is bonded at genesis.
+  std::vector<Amount> balances(N_);
+  for (std::size_t c = 0; c < N_; ++c) {
+    core::Rng rng(seed_, "contract.stake", c, 0);
+    balances[c] = static_cast<Amount>(std::llround(std::max(0.0, o_.stake->sample(rng))));
+  }
+  contract_->genesis(balances, o_.validator_stake, o_.requester_balance);
+  contract_->tokens().seal_genesis();
+  LearningContract::Observer obs;
+  obs.opened = [this](const RoundOpened& e) { on_opened(e); };
+  obs.closed = [this](const RoundClosed& e) { on_closed(e); };
+  obs.finalized = [this](const RoundFinalized& f) { on_finalized(f); };
+  contract_->set_observer(std::move(obs));
+  chain_->ledger().tree.on_finalized([this](std::uint32_t b) { on_block_final(b); });
+  chain_->ledger().set_app_state([this] { return contract_->state_digest(); });
+  chain_->attach_app(this, [this] { return done_; });
+  for (std::size_t c = 0; c < N_; ++c) {
+    if (balances[c] <= 0) continue;
+    Call reg;
+    reg.op = Op::kRegister;
+    reg.sender = static_cast<Account>(c);
+    reg.amount = balances[c];
+    ++contract_->pending_registrations;
+    submit(reg, register_cost(gas_));
+  }
+  chain_->run(sink);
+  finish_summary();
+  if (!done_)
+    throw std::runtime_error(fmt::format(
+        "the chain reached simulation.duration = {} after {} of {} rounds; raise "
+        "simulation.duration (every finished round is in the file)",
+        core::to_string(chain_->engine().now()), contract_->finalized_rounds(), ro_.rounds));
+}
+
+void ContractCoordinator::finish_summary() {
+  std::vector<double> client_rewards;
+  Amount cr = 0, cs = 0, vr = 0, vs = 0, stake = 0;
+  for (std::size_t c = 0; c < N_; ++c) {
+    client_rewards.push_back(static_cast<double>(reward_sum_[c]));
+    cr += reward_sum_[c];
+    cs += slash_sum_[c];
+    stake += contract_->tokens().bonded(static_cast<Account>(c));
+  }
+  for (std::size_t v = 0; v < V_; ++v) {
+    vr += reward_sum_[N_ + v];
+    vs += slash_sum_[N_ + v];
+  }
+  const double g = economy::gini(client_rewards);
+  summary_.push_back(fmt::format(
+      "contract: {} rounds finalized ({} failed, {} with a wrong result); token supply {}",
+      contract_->finalized_rounds(), contract_->failed_rounds(), wrong_results_,
+      contract_->tokens().total_supply()));
+  summary_.push_back(fmt::format(
+      "economy: client rewards {} (Gini {:.3f}), slashed {}; validator rewards {}, slashed {}; "
+      "client return on stake {:.4f}",
+      cr, g, cs, vr, vs, economy::return_on_stake(cr, cs, stake)));
+  std::vector<std::string> roles;
+  std::vector<Amount> rewards, slashes;
+  for (std::size_t v = 0; v < V_; ++v) {
+    roles.push_back(std::string(role_name(o_.roles[v])));
+    rewards.push_back(reward_sum_[N_ + v]);
+    slashes.push_back(slash_sum_[N_ + v]);
+  }
+  for (const economy::RoleProfit& rp : economy::profit_by_role(roles, rewards, slashes))
+    summary_.push_back(fmt::format("validators {}: {} members, rewards {}, slashed {}, profit {}",
+                                   rp.role, rp.members, rp.rewards, rp.slashed, rp.profit()));
+  static const std::vector<core::ColumnSpec> kCols = {
+      {"rounds_finalized", core::ColumnType::kInt64},
+      {"rounds_failed", core::ColumnType::kInt64},
+      {"wrong_results", core::ColumnType::kInt64},
+      {"token_supply", core::ColumnType::kInt64},
+      {"client_rewards", core::ColumnType::kInt64},
+      {"client_slashed", core::ColumnType::kInt64},
+      {"validator_rewards", core::ColumnType::kInt64},
+      {"validator_slashed", core::ColumnType::kInt64},
+      {"reward_gini", core::ColumnType::kFloat64},
+      {"client_return_on_stake", core::ColumnType::kFloat64}};
+  sink_->table("/contract_summary", kCols)
+      .append(std::vector<core::Cell>{contract_->finalized_rounds(), contract_->failed_rounds(),
+                                      wrong_results_, contract_->tokens().total_supply(), cr, cs,
+                                      vr, vs, g, economy::return_on_stake(cr, cs, stake)});
+  sink_->flush();
+}
+
+}  // namespace
+
+std::unique_ptr<fl::Coordinator> build_contract_coordinator(const ParamView& root,
+                                                            std::uint64_t seed,
+                                                            std::shared_ptr<fl::Learner> learner,
+                                                            const ContractDeps& deps) {
+  return std::make_unique<ContractCoordinator>(root, seed, std::move(learner), deps);
+}
+
+std::vector<scenario::ParamDoc> contract_param_docs() {
+  return {
+      {"storage", "string", "offchain", "",
+       "'offchain': the update stays with its submitter and `replicas` validators, only its "
+       "SHA-256 commitment goes on-chain; 'onchain': the update's bytes are call data"},
+      {"execute_on", "string", "final", "", "the contract executes finalized blocks"},
+      {"replicas", "int", "2", "", "validators holding each off-chain update"},
+      {"min_stake", "int", "100", "tokens", "bonded stake an identity needs to be selected"},
+      {"stake", "table", "min_stake", "tokens",
+       "each client's genesis balance, bonded at registration (a distribution)"},
+      {"validator_stake", "int", "10000", "tokens",
+       "each validator's bonded stake (committee weight)"},
+      {"committee", "int", "0", "",
+       "validators on each round's committee, stake-weighted (0 = all)"},
+      {"quorum", "float", "0.6667", "",
+       "a result finalizes with strictly more than this share of committee stake"},
+      {"vote_timeout", "duration", "600s", "s", "after closing; no quorum by then = failed round"},
+      {"unbonding_rounds", "int", "2", "rounds", "delay before unbonded stake is released"},
+      {"slash_dissent", "float", "0.1", "",
+       "stake fraction slashed for voting against the finalized result"},
+      {"slash_unavailable", "float", "0.1", "",
+       "stake fraction slashed for an update no holder could serve"},
+      {"slash_to", "string", "burn", "", "'burn' or 'treasury'"},
+      {"leave_after_submit", "float", "0", "",
+       "probability a client goes offline after submitting"},
+      {"validator_flops", "float", "1e11", "FLOP/s", "a committee member's aggregation speed"},
+      {"gas_price", "int", "20", "gwei", "fee per gas of contract transactions (mempool priority)"},
+      {"lazy_validators", "list<int>", "[]", "",
+       "validators that vote without fetching (copy the first vote)"},
+      {"malicious_validators", "list<int>", "[]", "",
+       "validators that vote a wrong hash (colluding)"},
+      {"validation_samples", "int", "1000", "",
+       "validation rows (from the train_eval sample) for scores"},
+      {"gas", "table", "", "",
+       "gas schedule: tx_base, calldata_nonzero, calldata_zero, sstore_set, cold_access, log_base, "
+       "log_topic, log_byte"},
+      {"rewards", "table", "", "",
+       "per_round, decay, task_fee, validator_share, requester_balance, score"},
+      {"selection", "table", "", "", "participant selection policy: type = ..."},
+      {"reputation", "table", "", "", "reputation model: type = ..."},
+      {"governance", "table", "", "", "quorum: turnout of bonded stake a proposal needs (0.33)"},
+      {"proposal", "array of tables", "", "",
+       "scripted proposals: round, key (min_stake|reward_per_round|quorum), value, voting_rounds, "
+       "yes_fraction, turnout"},
+  };
+}
+
+}  // namespace ledgerfl::contract
