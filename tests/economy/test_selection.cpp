@@ -187,6 +187,25 @@ TEST_CASE("inclusion probabilities of m = 2 follow successive sampling") {
   }
 }
 
+TEST_CASE("one candidate's weight does not shift the others' draws") {
+  // Each candidate's key uses its own uniform, drawn for every candidate in position order. So
+  // raising candidate 3 from weight 0 changes the single draw only when 3 itself wins.
+  std::vector<double> w0{2, 1, 4, 0, 3, 5}, w1 = w0;
+  w1[3] = 2.5;
+  int wins = 0;
+  for (std::uint64_t k = 0; k < 2000; ++k) {
+    core::Rng a(9, "test.selection.shift", 0, k), b(9, "test.selection.shift", 0, k);
+    const auto s0 = economy::weighted_sample(w0, 1, a);
+    const auto s1 = economy::weighted_sample(w1, 1, b);
+    if (s1[0] == 3)
+      ++wins;
+    else
+      CHECK(s1 == s0);
+    CHECK(s0[0] != 3);
+  }
+  CHECK(wins > 100);  // 2.5 / 17.5 of 2000 = 286 expected
+}
+
 TEST_CASE("bad weights are refused naming the candidate") {
   Fixture f;
   core::Rng r(1, "x");
