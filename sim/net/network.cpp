@@ -52,6 +52,7 @@ void NetworkOptions::validate() const {
   if (relay_delay < core::SimTime{}) throw std::invalid_argument("network.relay_delay >= 0");
   regions.validate();
   if (!bandwidth.empty()) bandwidth.validate();
+  if (!client_bandwidth.empty()) client_bandwidth.validate();
   latency.validate();
   for (const auto& c : crashes) {
     if (c.node >= nodes())
@@ -103,8 +104,9 @@ Network::Network(core::Engine& engine, Graph overlay, NetworkOptions options, st
   // Capacities: the node's bandwidth class (by share, one keyed stream per node) or its region.
   up_bps_.resize(n_);
   down_bps_.resize(n_);
-  const auto& bw = options_.bandwidth;
   for (NodeId v = 0; v < n_; ++v) {
+    const bool client_own = options_.own_client_bandwidth && v >= options_.validators;
+    const auto& bw = client_own ? options_.client_bandwidth : options_.bandwidth;
     if (bw.empty()) {
       up_bps_[v] = reg.upload_bps[region_[v]];
       down_bps_[v] = reg.download_bps[region_[v]];

@@ -84,6 +84,9 @@ struct NetworkOptions {
   GossipMode gossip = GossipMode::kFlood;
   RegionModel regions = simblock_2019();
   BandwidthClasses bandwidth;  // empty: per-region upload/download
+  // Client nodes' capacities when own_client_bandwidth (empty: per-region); else `bandwidth`.
+  BandwidthClasses client_bandwidth;
+  bool own_client_bandwidth = false;
   LatencyOptions latency;
   std::vector<Crash> crashes;
   std::vector<Partition> partitions;

@@ -236,6 +236,8 @@ std::vector<scenario::ParamDoc> network_table_docs() {
       {"latency", "table", "{type = \"fixed\"}", "", "per-message latency (see latency)"},
       {"bandwidth", "table", "{type = \"regions\"}", "",
        "per-node upload/download capacities (see bandwidth)"},
+      {"client_bandwidth", "table", "(as bandwidth)", "",
+       "the client nodes' capacities, when they differ from the validators' (see bandwidth)"},
       {"crash", "array of tables", "[]", "",
        "[[network.crash]] node = id, at = duration, recover = duration (optional)"},
       {"partition", "array of tables", "[]", "",
@@ -271,6 +273,11 @@ NetworkSpec read_network(const ParamView& net, std::uint64_t seed, const NetRegi
                                                                   : GossipMode::kFlood;
   ParamView bw = net.table("bandwidth");
   o.bandwidth = regs.bandwidth.get(bw, "type", "regions").factory(bw);
+  if (net.has("client_bandwidth")) {
+    ParamView cb = net.table("client_bandwidth");
+    o.client_bandwidth = regs.bandwidth.get(cb, "type", "regions").factory(cb);
+    o.own_client_bandwidth = true;
+  }
   ParamView reg = net.table("regions");
   o.regions = regs.regions.get(reg, "type", "simblock_2019").factory(reg);
   ParamView lat = net.table("latency");
