@@ -172,8 +172,9 @@ void LearningContract::apply(const Call& c, core::SimTime t) {
       if (!std::binary_search(committee_.begin(), committee_.end(), a)) return;
       votes_.emplace(a, c.commitment);  // first vote counts
       return;
-    case Op::kPropose:
-      gov_.propose(c.key, c.value, round_, c.voting_rounds);
+    case Op::kPropose:  // votes count from this round for voting_rounds rounds
+      if (!c.key.empty() && c.voting_rounds >= 1)
+        gov_.propose(c.key, c.value, std::max<std::int64_t>(round_, 1), c.voting_rounds);
       return;
     case Op::kGovVote:
       gov_.vote(c.proposal, a, c.yes, tokens_.bonded(a), round_);
@@ -312,9 +313,11 @@ void LearningContract::finalize(bool failed, const Hash& result, core::SimTime) 
   }
   reports_.erase(round_);
   tokens_.check_supply();
+  // Proposals whose voting ended with this round (votes count in [opened, closes)) are decided
+  // at this boundary.
   const std::int64_t ended = round_;
   for (const economy::Proposal& p :
-       gov_.close_due(ended, tokens_.total_bonded(), params_.gov_quorum))
+       gov_.close_due(ended + 1, tokens_.total_bonded(), params_.gov_quorum))
     if (p.enacted) enact(p);
   if (obs_.finalized) obs_.finalized(f);
 }

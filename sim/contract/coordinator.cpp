@@ -189,7 +189,7 @@ class ContractCoordinator final : public fl::Coordinator, public net::Receiver {
   std::int64_t gas_by_op_[kOps] = {};
   std::int64_t bytes_onchain_ = 0, bytes_offchain_ = 0, score_evals_ = 0;
   std::int64_t votes_for_result_ = 0, wrong_results_ = 0;
-  std::uint32_t blocks_at_open_ = 0;
+  std::uint32_t blocks_at_open_ = 1;            // genesis is no round's
   std::vector<Amount> reward_sum_, slash_sum_;  // per account, over the run
   std::chrono::steady_clock::time_point wall0_;
 };
@@ -520,9 +520,7 @@ void ContractCoordinator::on_opened(const RoundOpened& e) {
   pending_fetch_.clear();
   voted_.assign(V_, 0);
   have_first_vote_ = false;
-  std::fill(std::begin(gas_by_op_), std::end(gas_by_op_), 0);
-  bytes_onchain_ = bytes_offchain_ = score_evals_ = votes_for_result_ = 0;
-  blocks_at_open_ = chain_->ledger().tree.size();
+  score_evals_ = 0;
   wall0_ = std::chrono::steady_clock::now();
   // Training: every selected, online, non-crashing participant, from the current version, in
   // one parallel batch; each task hashes its own update (SHA-256 of the little-endian float32
@@ -740,7 +738,8 @@ void ContractCoordinator::write_round(const RoundFinalized& f) {
     row.add(fmt::format("gas_{}", op_name(static_cast<Op>(k))), gas_by_op_[k]);
   row.add("bytes_onchain", bytes_onchain_);
   row.add("bytes_offchain", bytes_offchain_);
-  row.add("blocks_produced", static_cast<std::int64_t>(chain_->ledger().tree.size() - blocks_at_open_));
+  row.add("blocks_produced",
+          static_cast<std::int64_t>(chain_->ledger().tree.size() - blocks_at_open_));
   row.add("token_supply", contract_->tokens().total_supply());
   row.add("minted", book.minted);
   row.add("burned", book.burned);
@@ -778,6 +777,11 @@ void ContractCoordinator::write_round(const RoundFinalized& f) {
     clients_table_->append(cells);
   }
   t_prev_final_ = now;
+  // The chain's accounting restarts here: what executes from now on (late votes of this round
+  // included) belongs to the next round's row, so the columns sum to the run's totals.
+  std::fill(std::begin(gas_by_op_), std::end(gas_by_op_), 0);
+  bytes_onchain_ = bytes_offchain_ = 0;
+  blocks_at_open_ = chain_->ledger().tree.size();
   sink_->on_round(row);
   sink_->flush();
 }
