@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Audits an untouched run of every scenario in scenarios/ that records a ledger: the run must pass
 # `ledgerfl audit`, and every block must be counted once: the /rounds `blocks` column sums to the
-# number of non-genesis rows of /ledger/blocks and to /chain_summary's `blocks`.
+# number of non-genesis rows of /ledger/blocks and to /chain_summary's `blocks` (contract runs:
+# the `blocks_produced` column).
 # Usage: audit_scenarios.sh LEDGERFL SCENARIO_DIR OUT_DIR PYTHON
 set -euo pipefail
 exe=$1 dir=$2 out=$3 py=$4
@@ -17,7 +18,9 @@ while IFS= read -r s; do
   "$py" - "$f" <<'PY'
 import sys, h5py, numpy as np
 with h5py.File(sys.argv[1], "r") as h:
-    per_round = int(np.sum(h["rounds"]["blocks"][()]))
+    # Chain-only runs count blocks per metrics interval; learning-contract runs per round.
+    col = "blocks" if "blocks" in h["rounds"] else "blocks_produced"
+    per_round = int(np.sum(h["rounds"][col][()]))
     rows = h["ledger/blocks"].shape[0] - 1  # minus genesis
     summary = int(h["chain_summary"]["blocks"][0])
 if not (per_round == rows == summary):
