@@ -154,15 +154,51 @@ TrainResult train_local_delta(const Model& model, std::span<float> delta,
                               std::span<const float> global, const ShardView& data,
                               const SgdOptions& opt,
                               const std::function<void(std::span<std::uint32_t>)>& shuffle,
-                              TrainScratch& scratch) {
+                              TrainScratch& scratch, const DeltaChunkFn& on_chunk) {
   const std::size_t np = model.num_params();
   if (delta.size() != np || global.size() != np)
     throw std::invalid_argument("train_local_delta: vectors do not match the model");
   if (scratch.work.size() < np) scratch.work.resize(np);
   std::span<float> w(scratch.work.data(), np);
   TrainResult res = train_local(model, w, global, data, opt, shuffle, scratch);
-  res.delta_sq_norm = write_delta(delta, w, global);
+  res.delta_sq_norm =
+      on_chunk ? write_delta_chunked(delta, w, global, on_chunk) : write_delta(delta, w, global);
   return res;
+}
+
+double write_delta_chunked(std::span<float> out, std::span<const float> trained,
+                           std::span<const float> global, const DeltaChunkFn& on_chunk) {
+  const std::size_t n = out.size();
+  if (trained.size() != n || global.size() != n)
+    throw std::invalid_argument("write_delta_chunked: sizes differ");
+  double sq = 0.0;
+  // The norm is accumulated exactly as write_delta does: by index blocks of 16 (float within a
+  // block, then double, in order) over the first 16 floor(n / 16) entries where write_delta
+  // takes its vector path, one entry at a time after that.
+#if defined(__AVX512F__)
+  const std::size_t vec_end = n / 16 >= 2 ? 16 * (n / 16) : 0;
+#else
+  const std::size_t vec_end = 0;
+#endif
+  for (std::size_t lo = 0; lo < n; lo += kDeltaChunk) {
+    const std::size_t hi = std::min(n, lo + kDeltaChunk);
+    std::size_t i = lo;
+#if defined(__AVX512F__)
+    for (; i + 16 <= hi && i + 16 <= vec_end; i += 16) {
+      const __m512 d =
+          _mm512_sub_ps(_mm512_loadu_ps(trained.data() + i), _mm512_loadu_ps(global.data() + i));
+      sq += static_cast<double>(_mm512_reduce_add_ps(_mm512_mul_ps(d, d)));
+      _mm512_storeu_ps(out.data() + i, d);
+    }
+#endif
+    for (; i < hi; ++i) {
+      const float d = trained[i] - global[i];
+      out[i] = d;
+      sq += static_cast<double>(d) * d;
+    }
+    on_chunk(std::span<const float>(out.data() + lo, hi - lo));
+  }
+  return sq;
 }
 
 double write_delta(std::span<float> out, std::span<const float> trained,

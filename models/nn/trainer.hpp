@@ -69,16 +69,25 @@ TrainResult train_local(const Model& model, std::span<float> params, std::span<c
 // 100 clients x 800 KB this saves two passes over memory per client compared with copying
 // global into a fresh buffer, training there and subtracting afterwards. Same arithmetic as
 // train_local (bit-identical trained parameters).
+// With `on_chunk`, the delta is written in consecutive chunks of kDeltaChunk floats with
+// ordinary stores and each chunk is handed to on_chunk while it is in L1 (the contract hashes
+// the update there, in one pass instead of re-reading 800 KB from memory); same values and the
+// same norm, bit for bit.
+using DeltaChunkFn = std::function<void(std::span<const float>)>;
+inline constexpr std::size_t kDeltaChunk = 4096;  // 16 KB
 TrainResult train_local_delta(const Model& model, std::span<float> delta,
                               std::span<const float> global, const ShardView& data,
                               const SgdOptions& opt,
                               const std::function<void(std::span<std::uint32_t>)>& shuffle,
-                              TrainScratch& scratch);
+                              TrainScratch& scratch, const DeltaChunkFn& on_chunk = {});
 
 // out = trained - global (streaming stores where available); returns ||out||^2 summed in a
 // fixed order.
 double write_delta(std::span<float> out, std::span<const float> trained,
                    std::span<const float> global);
+// The same in chunks handed to on_chunk (see train_local_delta); the same sum.
+double write_delta_chunked(std::span<float> out, std::span<const float> trained,
+                           std::span<const float> global, const DeltaChunkFn& on_chunk);
 
 // Loss/accuracy of params over all rows of a data set, in chunks of ws's batch. Deterministic
 // (fixed chunk order, double sums).

@@ -31,6 +31,27 @@ Hash sha256(std::span<const std::uint8_t> bytes) {
   return out;
 }
 
+Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
+  thread_local Sha256Ctx c;  // the fetched digest, shared by the thread's streams
+  if (!ctx_ || !c.md || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), c.md, nullptr) != 1)
+    throw std::runtime_error("OpenSSL SHA-256 failed");
+}
+Sha256Stream::~Sha256Stream() {
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+}
+void Sha256Stream::update(std::span<const std::uint8_t> bytes) {
+  if (EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), bytes.data(), bytes.size()) != 1)
+    throw std::runtime_error("OpenSSL SHA-256 failed");
+}
+Hash Sha256Stream::digest() {
+  Hash out{};
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), out.data(), &len) != 1 ||
+      len != out.size())
+    throw std::runtime_error("OpenSSL SHA-256 failed");
+  return out;
+}
+
 std::string to_hex(const Hash& h) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string s;

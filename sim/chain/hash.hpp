@@ -15,6 +15,20 @@ namespace ledgerfl::chain {
 using Hash = core::Hash32;
 
 Hash sha256(std::span<const std::uint8_t> bytes);
+
+// Incremental SHA-256 (OpenSSL EVP): update() any number of times, then digest() once.
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void update(std::span<const std::uint8_t> bytes);
+  Hash digest();  // finishes the stream; update() may not follow
+
+ private:
+  void* ctx_;  // EVP_MD_CTX
+};
 std::string to_hex(const Hash& h);
 
 // Merkle root over leaf hashes, Bitcoin's construction (Nakamoto 2008, section 7): pairs are

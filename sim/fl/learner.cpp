@@ -83,7 +83,8 @@ struct Learner::Impl {
   std::vector<float> aggregate;
   data::Dataset train_eval;  // fixed sample of the union of the clients' training data
 
-  void train_batch(const std::vector<Task>& tasks, const AfterTask& after) {
+  void train_batch(const std::vector<Task>& tasks, const AfterTask& after,
+                   const AfterTask& stream) {
     if (deltas.size() < tasks.size()) deltas.resize(tasks.size());
     results.assign(tasks.size(), TaskResult{});
     nn::SgdOptions base;
@@ -122,7 +123,9 @@ struct Learner::Impl {
             TaskResult& r = results[i];
             // Trains in a per-thread buffer that stays in cache and streams out
             // delta = new weights - starting weights (and its squared norm).
-            r.train = nn::train_local_delta(*model, delta, start, view, o, shuffle, s.train);
+            nn::DeltaChunkFn chunk;
+            if (stream) chunk = [&stream, i](std::span<const float> c) { stream(i, c); };
+            r.train = nn::train_local_delta(*model, delta, start, view, o, shuffle, s.train, chunk);
             r.samples = view.rows.size();
             r.norm = std::sqrt(r.train.delta_sq_norm);
             if (after) after(i, delta);
@@ -371,9 +374,10 @@ const Snapshot& Learner::snapshot() const {
 std::int64_t Learner::version() const {
   return impl_->version;
 }
-void Learner::train(const std::vector<Task>& tasks, const AfterTask& after) {
+void Learner::train(const std::vector<Task>& tasks, const AfterTask& after,
+                    const AfterTask& stream) {
   if (impl_->dry) throw std::logic_error("Learner::train: built from a dry (validation) document");
-  impl_->train_batch(tasks, after);
+  impl_->train_batch(tasks, after, stream);
 }
 void Learner::aggregate_slots(std::span<const std::size_t> slots, std::span<const double> weights,
                               std::vector<float>& out) {

@@ -112,8 +112,11 @@ class Learner {
   // update until the next train().
   // `after(i, delta)`, if given, runs inside task i's parallel body right after its delta is
   // written (while it is in cache): the contract hashes the update there.
+  // `stream(i, chunk)`, if given, receives task i's delta as it is written, in consecutive
+  // chunks of nn::kDeltaChunk floats, each while it is in L1 (the contract hashes it there).
   using AfterTask = std::function<void(std::size_t, std::span<const float>)>;
-  void train(const std::vector<Task>& tasks, const AfterTask& after = {});
+  void train(const std::vector<Task>& tasks, const AfterTask& after = {},
+             const AfterTask& stream = {});
   std::span<const float> delta(std::size_t i) const;
   const TaskResult& result(std::size_t i) const;
   std::span<float> mutable_delta(std::size_t i);  // update transforms (attacks) rewrite it

@@ -519,7 +519,8 @@ TEST_CASE("train_local_delta writes trained - global, at any alignment, with a s
     CAPTURE(shift);
     std::fill(buf.begin(), buf.end(), 9.0f);
     std::span<float> out(buf.data() + shift, np);
-    const TrainResult r = run(train_local_delta, out);
+    const TrainResult r =
+        run([](auto&&... a) { return train_local_delta(std::forward<decltype(a)>(a)...); }, out);
     for (std::size_t i = 0; i < np; ++i) REQUIRE(out[i] == trained[i] - global[i]);  // exact
     CHECK(buf[shift + np] == 9.0f);
     if (shift > 0) CHECK(buf[shift - 1] == 9.0f);
@@ -687,5 +688,27 @@ TEST_CASE("init schemes: he_normal keeps the draws of the models before schemes 
       for (std::size_t i = 0; i < L.weight_count; ++i)
         ref[L.weight_offset + i] = static_cast<float>(rng.normal() * std::sqrt(2.0 / L.fan_in));
     CHECK(p == ref);
+  }
+}
+
+TEST_CASE(
+    "write_delta_chunked: the same delta and norm as write_delta, bit for bit, chunk by chunk") {
+  for (std::size_t n : {1u, 15u, 16u, 31u, 32u, 4095u, 4096u, 4097u, 10000u, 199210u}) {
+    std::vector<float> trained(n), global(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      trained[i] = std::sin(0.37f * static_cast<float>(i)) * 1e-2f;
+      global[i] = std::cos(0.11f * static_cast<float>(i));
+    }
+    std::vector<float> a(n), b(n), seen;
+    const double sa = write_delta(a, trained, global);
+    std::size_t chunks = 0;
+    const double sb = write_delta_chunked(b, trained, global, [&](std::span<const float> c) {
+      seen.insert(seen.end(), c.begin(), c.end());
+      ++chunks;
+    });
+    CHECK(std::memcmp(&sa, &sb, sizeof sa) == 0);
+    CHECK(std::memcmp(a.data(), b.data(), n * 4) == 0);
+    CHECK(std::memcmp(seen.data(), b.data(), n * 4) == 0);  // the chunks cover the delta in order
+    CHECK(chunks == (n + kDeltaChunk - 1) / kDeltaChunk);
   }
 }
