@@ -2,6 +2,8 @@
 // transaction hashes, from the /ledger/blocks and /ledger/txs columns.
 #pragma once
 
+#include <functional>
+
 #include <cstdint>
 #include <iosfwd>
 #include <string>
@@ -10,6 +12,10 @@
 #include "sim/chain/hash.hpp"
 #include "sim/chain/ledger.hpp"
 #include "sim/core/record.hpp"
+
+namespace ledgerfl::metrics {
+class H5Reader;
+}
 
 namespace ledgerfl::chain {
 
@@ -79,6 +85,10 @@ LedgerColumns ledger_columns(const std::vector<std::pair<std::string, RecordedTa
 // a block or a transaction differs (named), or the final digest is not `expect` (when given);
 // 2 unreadable file (bad checksum, ...) or no digest chain. Lives in ledgerfl_audit
 // (audit_run.cpp, needs ledgerfl::metrics).
-int audit_run(const std::string& h5_path, std::ostream& out, const std::string& expect = {});
+// `extra`, if given, runs after the ledger checks on the open file (the learning contract's own
+// records); its exit code joins the others (the worst wins).
+using ExtraAudit = std::function<int(const metrics::H5Reader&, std::ostream&)>;
+int audit_run(const std::string& h5_path, std::ostream& out, const std::string& expect = {},
+              const ExtraAudit& extra = {});
 
 }  // namespace ledgerfl::chain

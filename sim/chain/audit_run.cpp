@@ -52,7 +52,8 @@ int audit_digest_chain(const std::string& h5_path, std::ostream& out, const std:
 
 }  // namespace
 
-int audit_run(const std::string& h5_path, std::ostream& out, const std::string& expect) {
+int audit_run(const std::string& h5_path, std::ostream& out, const std::string& expect,
+              const ExtraAudit& extra) {
   bool readable = false;
   const int rc = audit_digest_chain(h5_path, out, expect, &readable);
   if (!readable) return rc;
@@ -95,7 +96,17 @@ int audit_run(const std::string& h5_path, std::ostream& out, const std::string& 
     return 2;
   }
   const int ledger_rc = audit_ledger(c, out);
-  return std::max(rc, ledger_rc);
+  int extra_rc = 0;
+  if (extra) {
+    try {
+      metrics::H5Reader r(h5_path);
+      extra_rc = extra(r, out);
+    } catch (const std::exception& e) {
+      out << "audit: " << h5_path << ": unreadable: " << e.what() << "\n";
+      return 2;
+    }
+  }
+  return std::max({rc, ledger_rc, extra_rc});
 }
 
 }  // namespace ledgerfl::chain

@@ -65,6 +65,12 @@ Hash genesis_hash() {
   return block_hash(g);
 }
 
+Hash app_state_digest(const Hash& generic, const Hash& app_state) {
+  Encoder e;
+  e.hash(generic).hash(app_state);
+  return e.digest();
+}
+
 Hash next_state_digest(const Hash& parent_state, const Hash& tx_root, std::int64_t height) {
   return Encoder().hash(parent_state).hash(tx_root).i64(height).digest();
 }
@@ -232,9 +238,8 @@ std::uint32_t Ledger::build_block(std::uint32_t parent, std::uint32_t proposer, 
   b.header.state_digest =
       next_state_digest(p.header.state_digest, b.header.tx_root, b.header.height);
   if (app_state_) {
-    Encoder e;
-    e.hash(b.header.state_digest).hash(app_state_());
-    b.header.state_digest = e.digest();
+    b.app_state = app_state_();
+    b.header.state_digest = app_state_digest(b.header.state_digest, b.app_state);
   }
   b.hash = block_hash(b.header);
   b.created = now;

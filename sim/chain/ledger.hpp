@@ -70,10 +70,13 @@ Hash genesis_hash();
 // Generic state commitment: SHA-256(parent state || tx_root || height). The learning contract
 // replaces this with its own state root.
 Hash next_state_digest(const Hash& parent_state, const Hash& tx_root, std::int64_t height);
+// With an application (the learning contract): SHA-256(generic digest || app state).
+Hash app_state_digest(const Hash& generic, const Hash& app_state);
 
 struct Block {
   BlockHeader header;
   Hash hash{};
+  Hash app_state{};  // the application state the header commits to (Ledger::set_app_state)
   std::uint32_t parent = kNoBlock;  // index in the tree
   std::vector<std::uint32_t> txs;   // indices in Ledger::txs
   core::SimTime created;

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "sim/chain/audit.hpp"
+#include "sim/contract/audit.hpp"
 
 namespace ledgerfl::cli {
 
@@ -34,7 +35,10 @@ void add_extra_commands(CLI::App& app, Components& comps) {
 
 int run_extra_commands(CLI::App&, Components& comps) {
   if (comps.audit->command && *comps.audit->command)
-    return chain::audit_run(comps.audit->path, std::cout, comps.audit->expect);
+    return chain::audit_run(comps.audit->path, std::cout, comps.audit->expect,
+                            [](const metrics::H5Reader& r, std::ostream& out) {
+                              return contract::audit_contract(r, out);
+                            });
   return 2;
 }
 

@@ -73,6 +73,7 @@ struct Options {
                                     // availability); keyed draw per (client, round)
   double validator_flops = 1e11;    // a committee member's aggregation speed (FLOP/s)
   std::int64_t gas_price = 20;      // fee per gas of contract transactions (mempool priority)
+  bool record_updates = false;      // write every included update's bytes to /contract/updates
   std::vector<Role> roles;          // per validator
   std::unique_ptr<economy::ContributionScore> score;
   std::vector<ScriptedProposal> proposals;
@@ -86,6 +87,7 @@ struct Participant {
   bool available = true, departed = false;
   double t_download = kNaN, t_trained = kNaN, t_uploaded = kNaN, t_executed = kNaN;
   Hash commitment{};
+  Hash tx_hash{};                    // of its submit_update transaction
   std::vector<net::NodeId> holders;  // validators holding the update (off-chain)
   double score = kNaN;
 };
@@ -192,7 +194,14 @@ class ContractCoordinator final : public fl::Coordinator, public net::Receiver {
   std::uint32_t blocks_at_open_ = 1;            // genesis is no round's
   std::vector<Amount> reward_sum_, slash_sum_;  // per account, over the run
   std::chrono::steady_clock::time_point wall0_;
-  double sha_seconds_ = 0, sha_bytes_ = 0;  // wall clock of the commitments (not a result)
+  double sha_seconds_ = 0, sha_bytes_ = 0;   // wall clock of the commitments (not a result)
+  core::TableSink* commit_table_ = nullptr;  // /contract/commitments
+  core::TableSink* update_table_ = nullptr;  // /contract/updates (record_updates)
+  core::TableSink* state_table_ = nullptr;   // /contract/state
+  std::int64_t commit_rows_ = 0;
+  std::uint32_t state_written_ = 1;  // blocks whose app state is recorded (genesis: none)
+  std::unordered_map<std::uint64_t, Hash> tx_hash_of_;  // pending submissions: nonce -> tx hash
+  void write_records();
 };
 
 net::NodeId ContractCoordinator::attached(Account c) const {
@@ -252,6 +261,7 @@ ContractCoordinator::ContractCoordinator(const ParamView& root, std::uint64_t se
   o_.leave_after_submit = cp.number("leave_after_submit", 0.0, Bounds::between(0.0, 1.0));
   o_.validator_flops = cp.number("validator_flops", 1e11, Bounds::positive());
   o_.gas_price = cp.integer("gas_price", 20, Bounds::at_least(0));
+  o_.record_updates = cp.boolean("record_updates", false);
   gas_ = read_gas_schedule(cp.table("gas"));
 
   const ParamView rw = cp.table("rewards");
@@ -379,7 +389,8 @@ void ContractCoordinator::submit(const Call& call, OpCost cost) {
   t.created = chain_->engine().now();
   calls_.emplace(t.nonce, call);
   submitted_at_.emplace(t.nonce, t.created.seconds());
-  chain_->ledger().submit(t);
+  const std::uint32_t idx = chain_->ledger().submit(t);
+  if (call.op == Op::kSubmit) tx_hash_of_[t.nonce] = chain_->ledger().txs[idx].hash;
 }
 
 void ContractCoordinator::on_message(net::NodeId at, const net::Message& m) {
@@ -489,11 +500,13 @@ void ContractCoordinator::on_block_final(std::uint32_t b) {
     gas_by_op_[static_cast<std::size_t>(c.op)] += tx.gas;
     bytes_onchain_ += tx.size;
     if (c.op == Op::kSubmit && c.round == round_) {
-      if (auto p = part_of_.find(c.sender); p != part_of_.end()) {
+      if (auto p = part_of_.find(c.sender); p != part_of_.end() && !parts_[p->second].submitted) {
         parts_[p->second].submitted = true;
         parts_[p->second].t_executed = now;
+        parts_[p->second].tx_hash = tx.hash;
       }
     }
+    tx_hash_of_.erase(tx.nonce);
     if (c.op == Op::kVote && c.round == round_ && !have_first_vote_) {
       have_first_vote_ = true;
       first_vote_ = c.commitment;
@@ -648,6 +661,31 @@ void ContractCoordinator::on_closed(const RoundClosed& e) {
   }
   rep.model = hash_floats(aggregate_);
   honest_hash_ = rep.hash();
+  // The ledger's record of each included update: its commitment, bound to the submit_update
+  // transaction (audit recomputes the payload hash), and with record_updates its bytes.
+  for (Account c : e.included) {
+    const Participant& p = parts_[part_of_.at(c)];
+    const std::span<const float> d = L_->delta(p.slot);
+    const std::int64_t bytes = static_cast<std::int64_t>(d.size()) * 4;
+    const std::vector<core::Cell> row = {
+        core::Cell{round_},       core::Cell{static_cast<std::int64_t>(c)},
+        core::Cell{p.commitment}, core::Cell{static_cast<std::int64_t>(L_->client_size(c))},
+        core::Cell{p.tx_hash},    core::Cell{bytes}};
+    commit_table_->append(row);
+    if (o_.record_updates) {
+      const auto* b = reinterpret_cast<const std::uint8_t*>(d.data());
+      std::vector<core::Cell> chunk(2);
+      chunk[0] = core::Cell{commit_rows_};
+      for (std::int64_t off = 0; off < bytes; off += 32) {
+        Hash h{};
+        std::memcpy(h.data(), b + off,
+                    static_cast<std::size_t>(std::min<std::int64_t>(32, bytes - off)));
+        chunk[1] = core::Cell{h};
+        update_table_->append(chunk);
+      }
+    }
+    ++commit_rows_;
+  }
   contract_->set_report(round_, std::move(rep));
   // Each committee member's part.
   const double agg_s = static_cast<double>(slots.size()) * static_cast<double>(L_->num_params()) *
@@ -791,6 +829,7 @@ void ContractCoordinator::write_round(const RoundFinalized& f) {
         core::Cell{std::int64_t{0}}};
     clients_table_->append(cells);
   }
+  write_records();
   t_prev_final_ = now;
   // The chain's accounting restarts here: what executes from now on (late votes of this round
   // included) belongs to the next round's row, so the columns sum to the run's totals.
@@ -799,6 +838,18 @@ void ContractCoordinator::write_round(const RoundFinalized& f) {
   blocks_at_open_ = chain_->ledger().tree.size();
   sink_->on_round(row);
   sink_->flush();
+}
+
+// /contract/state: the application state each block's header commits to (one row per block
+// produced so far, forks included); audit recomputes every header's state_digest from it.
+void ContractCoordinator::write_records() {
+  const chain::BlockTree& t = chain_->ledger().tree;
+  std::vector<core::Cell> row(2);
+  for (; state_written_ < t.size(); ++state_written_) {
+    row[0] = core::Cell{t.at(state_written_).hash};
+    row[1] = core::Cell{t.at(state_written_).app_state};
+    state_table_->append(row);
+  }
 }
 
 void ContractCoordinator::run(core::RunSink& sink) {
@@ -820,6 +871,20 @@ void ContractCoordinator::run(core::RunSink& sink) {
       {"slashed", core::ColumnType::kInt64},      {"stake", core::ColumnType::kInt64},
       {"reputation", core::ColumnType::kFloat64}, {"role", core::ColumnType::kInt64}};
   clients_table_ = &sink.table("/clients", kClientCols);
+  static const std::vector<core::ColumnSpec> kCommitCols = {
+      {"round", core::ColumnType::kInt64},       {"client", core::ColumnType::kInt64},
+      {"commitment", core::ColumnType::kHash32}, {"samples", core::ColumnType::kInt64},
+      {"tx_hash", core::ColumnType::kHash32},    {"bytes", core::ColumnType::kInt64}};
+  commit_table_ = &sink.table("/contract/commitments", kCommitCols);
+  if (o_.record_updates) {
+    static const std::vector<core::ColumnSpec> kUpdateCols = {{"update", core::ColumnType::kInt64},
+                                                              {"chunk", core::ColumnType::kHash32}};
+    update_table_ = &sink.table("/contract/updates", kUpdateCols);
+  }
+  static const std::vector<core::ColumnSpec> kStateCols = {
+      {"block_hash", core::ColumnType::kHash32}, {"app_state", core::ColumnType::kHash32}};
+  state_table_ = &sink.table("/contract/state", kStateCols);
+  sink.set_meta("contract.op_kind_base", static_cast<std::int64_t>(kinds_[0]));
   reward_sum_.assign(N_ + V_ + 1, 0);
   slash_sum_.assign(N_ + V_ + 1, 0);
   // Genesis: each client's balance is its drawn stake (keyed per client), bonded by its
@@ -849,6 +914,7 @@ void ContractCoordinator::run(core::RunSink& sink) {
     submit(reg, register_cost(gas_));
   }
   chain_->run(sink);
+  write_records();
   finish_summary();
   if (!done_)
     throw std::runtime_error(fmt::format(
@@ -949,6 +1015,8 @@ std::vector<scenario::ParamDoc> contract_param_docs() {
        "probability a client goes offline after submitting"},
       {"validator_flops", "float", "1e11", "FLOP/s", "a committee member's aggregation speed"},
       {"gas_price", "int", "20", "gwei", "fee per gas of contract transactions (mempool priority)"},
+      {"record_updates", "bool", "false", "",
+       "write every included update's bytes to /contract/updates (audit re-hashes them)"},
       {"lazy_validators", "list<int>", "[]", "",
        "validators that vote without fetching (copy the first vote)"},
       {"malicious_validators", "list<int>", "[]", "",

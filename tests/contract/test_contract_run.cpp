@@ -6,10 +6,12 @@
 #include <cmath>
 #include <cstring>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include <tbb/global_control.h>
 
+#include "sim/contract/audit.hpp"
 #include "sim/contract/gas.hpp"
 #include "sim/core/record.hpp"
 #include "sim/scenario/params.hpp"
@@ -177,4 +179,36 @@ TEST_CASE("coordinator switch: the same scenario runs under the server with one 
   bool has_gas = false;
   for (const auto& [k, v] : s->sink.rounds[0].metrics) has_gas = has_gas || k == "gas_used";
   CHECK_FALSE(has_gas);
+}
+
+TEST_CASE("contract audit: state digests, commitments and recorded updates; a flipped byte fails") {
+  auto r = run(kScenario, {"contract.record_updates=true"});
+  contract::RecordedTables t;
+  for (const auto& [name, tab] : r->sink.tables)
+    t[name] = chain::RecordedTable{tab->columns, tab->rows};
+  std::ostringstream ok;
+  CHECK(contract::audit_contract(t, ok) == 0);
+  CHECK(ok.str().find("contract OK") != std::string::npos);
+  REQUIRE(t.count("/contract/updates"));
+  {  // one byte of one stored update
+    auto bad = t;
+    auto& cell = bad["/contract/updates"].rows[7][1];
+    std::get<core::Hash32>(cell)[3] ^= 0x01;
+    std::ostringstream msg;
+    CHECK(contract::audit_contract(bad, msg) == 1);
+    CHECK(msg.str().find("do not hash to its commitment") != std::string::npos);
+  }
+  {  // a commitment rewritten (its transaction no longer matches)
+    auto bad = t;
+    std::get<core::Hash32>(bad["/contract/commitments"].rows[0][2])[0] ^= 0x80;
+    std::ostringstream msg;
+    CHECK(contract::audit_contract(bad, msg) == 1);
+  }
+  {  // a recorded application state replaced
+    auto bad = t;
+    std::get<core::Hash32>(bad["/contract/state"].rows[2][1])[5] ^= 0x10;
+    std::ostringstream msg;
+    CHECK(contract::audit_contract(bad, msg) == 1);
+    CHECK(msg.str().find("state_digest") != std::string::npos);
+  }
 }
