@@ -434,7 +434,7 @@ int main(int argc, char** argv) {
     }
   };
   CLI::App* audit = app.get_subcommand("audit");
-  if (*check) return in_child("check", crun, dispatch);
+  if (*check) return in_child("check", crun + " --golden " + cgolden, dispatch);
   if (*audit) return in_child("audit", audit->get_option("run")->as<std::string>(), dispatch);
   return dispatch();
 }

@@ -490,12 +490,23 @@ TEST_CASE("issue 12: files that crash libhdf5 give exit 2 and a message, not a s
   const std::string data = std::string(LEDGERFL_SOURCE_DIR) + "/tests/cli/data/";
   const std::string attr = data + "damaged_h5hg_read.h5";
   const std::string dense = data + "damaged_h5_dense_iterate.h5";
+#if defined(__SANITIZE_ADDRESS__)
+  // Under ASan the child does not die by a signal: ASan catches the fault inside libhdf5 (a
+  // memcpy-param-overlap, a SIGBUS), prints its report and exits 1. Kept so: hiding sanitizer
+  // reports behind "damaged file" would also hide our own bugs.
+  MESSAGE("ASan build: the libhdf5 crash reproducers are reported by ASan, not checked here");
+#else
   for (const std::string& args : {"audit " + attr, "check " + dense + " --golden " + dense}) {
     Result r = run(args);
     CHECK_MESSAGE(r.code == 2, args << ": " << r.out);
     CHECK_MESSAGE(r.out.find("error: ") != std::string::npos, r.out);
     CHECK_MESSAGE(r.out.find("damaged file") != std::string::npos, args << ": " << r.out);
   }
+  Result named = run("check " + dense + " --golden " + dense);
+  CHECK_MESSAGE(named.out.find("error: check " + dense + " --golden " + dense + ": damaged file") !=
+                    std::string::npos,
+                named.out);
+#endif
   // The fork changes nothing for intact files: audit's and check's own codes and output.
   const std::string out = (tmp_dir() / "intact_chain.h5").string();
   REQUIRE(run("run " + std::string(LEDGERFL_SOURCE_DIR) +
