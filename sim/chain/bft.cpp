@@ -4,11 +4,15 @@
 #include "sim/chain/bft.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <set>
 #include <stdexcept>
 #include <unordered_map>
+
+#include <fmt/core.h>
 
 #include "sim/core/rng.hpp"
 
@@ -34,6 +38,25 @@ void BftOptions::validate(std::uint32_t validators) const {
 }
 
 namespace {
+
+// Smallest mean one-way latency over all links (ms); infinity without links.
+double min_link_latency_ms(const net::Network& net) {
+  double ms = std::numeric_limits<double>::infinity();
+  for (NodeId u = 0; u < net.size(); ++u)
+    for (NodeId v : net.neighbours(u)) ms = std::min(ms, net.link_latency_ms(u, v));
+  return ms;
+}
+// Mean of the links' mean one-way latencies (ms); 0 without links.
+double mean_link_latency_ms(const net::Network& net) {
+  double sum = 0;
+  std::size_t count = 0;
+  for (NodeId u = 0; u < net.size(); ++u)
+    for (NodeId v : net.neighbours(u)) {
+      sum += net.link_latency_ms(u, v);
+      ++count;
+    }
+  return count ? sum / static_cast<double>(count) : 0.0;
+}
 
 constexpr std::uint32_t kUnset = 0xfffffffeu;  // no vote received from that validator
 constexpr std::uint32_t kNil = kNoBlock;
@@ -106,6 +129,12 @@ class Bft final : public BftConsensus {
   }
 
   std::string_view name() const override { return "bft"; }
+  // timeout_commit + three mean one-way delays (proposal, prevote, precommit): a height
+  // without failed rounds. (The hang bound, check_heights_per_run, uses the smallest latency.)
+  core::SimTime nominal_interval() const override {
+    return o_.timeout_commit + core::SimTime::from_seconds(3e-3 * mean_link_latency_ms(ctx_.net));
+  }
+  bool gossips_blocks() const override { return false; }
   const std::vector<std::uint32_t>& decisions(NodeId v) const override { return vals_[v].decided; }
   bool is_byzantine(NodeId v) const override { return byz_[v] != 0; }
   std::uint64_t safety_violations() const override { return violations_; }
@@ -585,6 +614,35 @@ void reject_all_byzantine(const scenario::ParamView& p, const std::vector<NodeId
 }
 }  // namespace
 
+// A height takes at least timeout_commit plus three one-way delays (proposal, prevote,
+// precommit), each at least the smallest mean link latency. With both 0 (e.g. a single region
+// with latency = "0s" and timeout_commit = "0s") heights follow each other at one simulated
+// instant and the run never ends; with both tiny it has more heights than any run can hold.
+// Bounded like the other engines' block rates (at most 1e7 heights per run).
+namespace {
+void check_heights_per_run(const scenario::ParamView& p, const BftOptions& o,
+                           const ChainContext& ctx) {
+  constexpr double kMaxHeights = 1e7;
+  const double min_latency_ms = min_link_latency_ms(ctx.net);
+  if (!std::isfinite(min_latency_ms)) return;  // no links: nothing is ever delivered anyway
+  const double height_s = o.timeout_commit.seconds() + 3.0 * min_latency_ms * 1e-3;
+  const double heights = ctx.duration.seconds() / height_s;
+  if (height_s <= 0)
+    p.fail("timeout_commit",
+           fmt::format("= {} with a smallest link latency of 0 ms: BFT heights would follow each "
+                       "other at one simulated instant forever; give timeout_commit > 0 or the "
+                       "network a latency",
+                       core::to_string(o.timeout_commit)));
+  if (heights > kMaxHeights)
+    p.fail("timeout_commit",
+           fmt::format("= {} with a smallest link latency of {:g} ms allows a height every {:.3g} "
+                       "s (timeout_commit + 3 one-way delays), simulation.duration / that = "
+                       "{:.3g} heights, more than the bound of {:.0g} per run",
+                       core::to_string(o.timeout_commit), min_latency_ms, height_s, heights,
+                       kMaxHeights));
+}
+}  // namespace
+
 void register_bft(ConsensusRegistry& r) {
   r.add({"bft",
          "Tendermint/CometBFT: propose, prevote, precommit with > 2/3 of the voting power, "
@@ -622,6 +680,7 @@ void register_bft(ConsensusRegistry& r) {
           } catch (const std::invalid_argument& e) {
             p.fail("voting_power", e.what());
           }
+          check_heights_per_run(p, o, ctx);
           return std::unique_ptr<Consensus>(make_bft(o, ctx));
         });
 }

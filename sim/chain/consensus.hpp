@@ -64,6 +64,12 @@ class Consensus : public net::Receiver {
   virtual std::int64_t voting_power(NodeId) const { return 1; }
   // The commit certificate of block b, if the engine has one (BFT), else null.
   virtual const CommitCertificate* certificate(std::uint32_t) const { return nullptr; }
+  // For the memory estimate (ChainMemoryEstimate): the shortest mean time between blocks the
+  // engine produces, and whether its blocks are gossiped (a per-node bitmap each) and tracked in
+  // per-node views (NodeViews). BFT sends proposals point to point and keeps per-validator
+  // decision lists instead.
+  virtual core::SimTime nominal_interval() const = 0;
+  virtual bool gossips_blocks() const { return true; }
 
  protected:
   explicit Consensus(ChainContext& ctx) : ctx_(ctx) {}

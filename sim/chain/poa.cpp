@@ -22,6 +22,7 @@ class Poa final : public Consensus {
     depth_ = o_.finality_depth > 0 ? o_.finality_depth : ctx.net.validators() / 2 + 1;
   }
   std::string_view name() const override { return "poa"; }
+  core::SimTime nominal_interval() const override { return o_.interval; }
   void start() override {
     ctx_.engine.schedule_at(o_.interval, [this] { slot(); });
   }

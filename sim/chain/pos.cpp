@@ -60,6 +60,7 @@ class Pos final : public Consensus {
     cdf_.back() = 1.0;
   }
   std::string_view name() const override { return "pos"; }
+  core::SimTime nominal_interval() const override { return o_.slot; }
   void start() override {
     ctx_.engine.schedule_at(o_.slot, [this] { slot(); });
   }

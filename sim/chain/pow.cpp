@@ -49,6 +49,7 @@ class Pow final : public Consensus {
     for (std::uint32_t i = 0; i < v; ++i) cdf_[i] = (acc += w[i] / sum);
   }
   std::string_view name() const override { return "pow"; }
+  core::SimTime nominal_interval() const override { return o_.block_interval; }
   void start() override { schedule_next(); }
 
   bool on_gossip(NodeId at, NodeId, net::GossipId, const net::Message& m) override {

@@ -1,6 +1,8 @@
 // ChainSimulation: assembly from a scenario, the interval loop, and the ledger tables.
 #include "sim/chain/simulation.hpp"
 
+#include <unistd.h>
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -99,6 +101,87 @@ ChainSimulation::ChainSimulation(const ChainSimOptions& options, net::NetworkSpe
 }
 
 ChainSimulation::~ChainSimulation() = default;
+
+std::uint64_t machine_memory_bytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0
+             ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page)
+             : 0;
+}
+
+// See ChainMemoryEstimate in simulation.hpp for the formula.
+namespace {
+constexpr double kMiB = 1024.0 * 1024.0;
+// Resident elements of a vector grown to n by doubling, at its peak: at the last doubling (to
+// 2^k >= n) the old 2^(k-1) elements and their copies are both resident.
+double doubled_peak(double n) {
+  if (n < 2) return n;
+  return std::max(n, 2.0 * std::exp2(std::floor(std::log2(n))));
+}
+double row_bytes(const std::vector<core::ColumnSpec>& cols) {
+  double b = 0;
+  for (const auto& c : cols) b += c.type == core::ColumnType::kHash32 ? 32.0 : 8.0;
+  return b;
+}
+}  // namespace
+
+double ChainMemoryEstimate::file_bytes() const {
+  double f = txs * row_bytes(tx_columns()) + blocks * row_bytes(block_columns());
+  if (bft)  // a certificate row per precommit of a commit quorum (2/3 of the validators + 1)
+    f += blocks * std::floor(2.0 * static_cast<double>(validators) / 3.0 + 1.0) *
+         row_bytes(certificate_columns());
+  return f;
+}
+
+std::uint64_t ChainMemoryEstimate::total() const {
+  const double n = static_cast<double>(nodes), v = static_cast<double>(validators);
+  double bytes = doubled_peak(txs) * sizeof(Transaction) + txs * 6.0 +
+                 doubled_peak(blocks) * sizeof(Block) + blocks * 20.0;
+  if (gossip) bytes += blocks * (2.0 * (n + 24.0) + 96.0);
+  if (bft) bytes += blocks * v * 12.0;
+  bytes += static_cast<double>(links) * 64.0 + n * 96.0 + 4.0 * kMiB;
+  bytes += 8.0 * kMiB + 0.1 * file_bytes();
+  return bytes >= 1.8e19 ? ~std::uint64_t{0} : static_cast<std::uint64_t>(bytes);
+}
+
+std::string ChainMemoryEstimate::formula() const {
+  std::string f = fmt::format(
+      "{:.3g} transactions ({:.3g} records of {} B at the vector's peak + 6 B each) + {:.3g} "
+      "blocks ({:.3g} records of {} B at the peak + 20 B each)",
+      txs, doubled_peak(txs), sizeof(Transaction), blocks, doubled_peak(blocks), sizeof(Block));
+  if (gossip)
+    f += fmt::format(
+        " + {:.3g} blocks x (2 x ({} nodes + 24) + 96) B of per-node views and gossip "
+        "bitmaps",
+        blocks, nodes);
+  if (bft)
+    f += fmt::format(" + {:.3g} heights x {} validators x 12 B of decisions and certificates",
+                     blocks, validators);
+  return f + fmt::format(
+                 " + {} links x 64 B + {} nodes x 96 B + 4 MiB runtime + writer 8 MiB + "
+                 "10% of the {:.0f} MiB file",
+                 links, nodes, file_bytes() / kMiB);
+}
+
+std::string ChainMemoryEstimate::summary() const {
+  const double b = static_cast<double>(total());
+  if (b >= 1024.0 * kMiB) return fmt::format("{:.1f} GiB", b / (1024.0 * kMiB));
+  return fmt::format("{:.0f} MiB", b / kMiB);
+}
+
+ChainMemoryEstimate ChainSimulation::memory() const {
+  ChainMemoryEstimate m;
+  const double d = options_.duration.seconds();
+  m.txs = workload_->mean_rate() * d;
+  const double interval = consensus_->nominal_interval().seconds();
+  m.blocks = (interval > 0 ? d / interval : d * 1e9) + 1.0;
+  m.nodes = net_->size();
+  m.validators = net_->validators();
+  m.links = net_->links();
+  m.gossip = consensus_->gossips_blocks();
+  m.bft = !m.gossip;  // BFT: decision lists and certificates instead
+  return m;
+}
 
 namespace {
 // Routes application messages (the contract's transfers) away from the consensus engine.
@@ -256,11 +339,40 @@ std::unique_ptr<ChainSimulation> ChainSimulation::build(const scenario::ParamVie
             fmt::format("= {:g} tx/s x simulation.duration = {} gives {:.3g} transactions, "
                         "more than the bound of {:.0g} transactions per run",
                         workload->mean_rate(), core::to_string(o.duration), txs, kMaxTxPerRun));
+  // A block that can never hold the smallest transaction the workload draws: nothing would
+  // ever be included, the mempool would only grow.
+  if (const Workload::Smallest tx = workload->smallest_tx(); tx.gas > 0 || tx.bytes > 0) {
+    if (o.limits.gas_limit < tx.gas)
+      chain.fail("gas_limit",
+                 fmt::format("= {} is below the gas of the smallest transaction the workload can "
+                             "draw ({} = workload gas_base + gas_per_byte x {} bytes): no "
+                             "transaction could ever be included",
+                             o.limits.gas_limit, tx.gas, tx.bytes));
+    if (o.limits.max_bytes - o.limits.header_bytes < tx.bytes)
+      chain.fail("max_block_bytes",
+                 fmt::format("= {} bytes leaves {} bytes after the {}-byte header, below the "
+                             "smallest transaction the workload can draw ({} bytes): no "
+                             "transaction could ever be included",
+                             o.limits.max_bytes, o.limits.max_bytes - o.limits.header_bytes,
+                             o.limits.header_bytes, tx.bytes));
+  }
   const scenario::ParamView cons = chain.table("consensus");
   const auto& entry = chain_regs.consensus.get(cons, "type", "poa");
-  return std::make_unique<ChainSimulation>(
+  auto built = std::make_unique<ChainSimulation>(
       o, std::move(spec), std::move(workload),
       [&](ChainContext& ctx) { return entry.factory(cons, ctx); }, seed);
+  // Refuse what this machine cannot hold (validate and run alike: run validates dry first).
+  const ChainMemoryEstimate mem = built->memory();
+  if (const std::uint64_t have = machine_memory_bytes(); have > 0 && mem.total() > have)
+    sim.fail(
+        "duration",
+        fmt::format("= {}: the run needs an estimated {} ({}), more than this machine's {:.1f} "
+                    "GiB of physical memory; the keys that drive it: simulation.duration and "
+                    "workload.rate (transactions), the consensus interval (blocks), "
+                    "network.validators and network.clients (per-node views)",
+                    core::to_string(o.duration), mem.summary(), mem.formula(),
+                    static_cast<double>(have) / (1024.0 * 1024 * 1024)));
+  return built;
 }
 
 void ChainSimulation::write_settled(bool all) {

@@ -39,6 +39,43 @@ struct ChainSummary {
   double wall_s = 0, events_per_s = 0;
 };
 
+// The memory a chain run needs, estimated before it runs from the scenario's duration D, workload
+// rate r, the engine's nominal block interval I (Consensus::nominal_interval: PoA interval, PoS
+// slot, PoW block_interval, BFT timeout_commit + 3 mean link latencies), n nodes, V validators
+// and L directed links. With T = r x D transactions and B = D / I + 1 blocks (heights):
+//   peak(T) x sizeof(Transaction) + T x 6 B   the ledger's transaction records (kept for the
+//                                     whole run), each one's index in its block and mempool flag
+// + peak(B) x sizeof(Block) + B x 20 B    the block tree, each block's row index, child link and
+//                                     finality latency
+// + B x (2 x (n + 24) + 96) B         engines that gossip blocks (PoW, PoA, PoS): each block's
+//                                     per-node view (NodeViews: one byte per node) and its
+//                                     gossip bitmap (one byte per node, kept for the propagation
+//                                     figures) with the gossip record
+// + B x V x 12 B                      BFT: every validator's decision list (4 B per height) and
+//                                     the block's commit certificate (its voters)
+// + L x 64 B + n x 96 B               the network: links, per-node capacities, neighbour lists
+// + 4 MiB                             runtime: event queue, messages in flight, OpenSSL
+// + 8 MiB + F / 10                    the HDF5 writer: row buffers, chunk caches, and the
+//                                     library's metadata cache, which grows with the file
+//                                     (F = the ledger tables' row bytes; measured)
+// peak(x) = max(x, 2 x 2^floor(log2 x)): a vector grown by doubling holds both copies at its
+// last reallocation. Not counted: the mempool's ordered set (only the waiting transactions,
+// about r x I) and BFT's per-round vote tallies (the heights in progress). `validate` prints the
+// estimate; `run` and `validate` refuse a scenario whose estimate exceeds the machine's
+// physical memory. tests/chain/memory_estimate.cpp checks it against runs' VmHWM (README
+// "Hardening": within 0.8-1.1x on three scenarios).
+struct ChainMemoryEstimate {
+  double txs = 0, blocks = 0;  // T and B
+  std::uint64_t nodes = 0, validators = 0, links = 0;
+  bool gossip = true;         // blocks gossiped and tracked in per-node views
+  bool bft = false;           // per-validator decision lists and certificates
+  double file_bytes() const;  // rows of /ledger/txs, /ledger/blocks, /ledger/certificates
+  std::uint64_t total() const;
+  std::string formula() const;  // the terms above with this scenario's numbers
+  std::string summary() const;  // "1.2 GiB"
+};
+std::uint64_t machine_memory_bytes();  // physical memory (0 if unknown)
+
 struct ChainSimOptions {
   core::SimTime duration = core::SimTime::s(3600);
   core::SimTime metrics_interval = core::SimTime::s(60);
@@ -75,6 +112,8 @@ class ChainSimulation {
 
   void run(core::RunSink& sink);
   const ChainSummary& summary() const { return summary_; }
+  // The memory estimate (see ChainMemoryEstimate), from the options, network and engine.
+  ChainMemoryEstimate memory() const;
 
   // Under the learning contract (sim/contract): network messages of kind >= kAppMessages go to
   // `app` (the rest to the consensus engine; node state changes to both); the interval loop

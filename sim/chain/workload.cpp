@@ -58,6 +58,14 @@ std::uint32_t PoissonWorkload::draw_sender(double u) const {
       std::min<std::ptrdiff_t>(it - sender_cdf_.begin(), o_.senders - 1));
 }
 
+// The size draw below, at its minimum: fixed sizes are size_mean; the other kinds are clamped to
+// [size_min, size_max]; a size is at least 1 byte.
+Workload::Smallest PoissonWorkload::smallest_tx() const {
+  const double size = o_.size_dist == SizeDist::kFixed ? o_.size_mean : o_.size_min;
+  const std::int64_t bytes = std::max<std::int64_t>(1, static_cast<std::int64_t>(size));
+  return {o_.gas_base + o_.gas_per_byte * bytes, bytes};
+}
+
 void PoissonWorkload::advance_to(core::SimTime t, Ledger& ledger) {
   while (next_ <= t) {
     core::Rng rng(seed_, "workload", 0, nonce_);

@@ -20,6 +20,12 @@ class Workload {
   virtual std::uint64_t generated() const = 0;
   // Mean arrivals per simulated second (0 = none), for the bound on transactions per run.
   virtual double mean_rate() const { return 0.0; }
+  // The smallest transaction the workload can draw (gas, bytes); {0, 0} = it draws none. A
+  // block limit below it could never include a transaction (ChainSimulation::build rejects it).
+  struct Smallest {
+    std::int64_t gas = 0, bytes = 0;
+  };
+  virtual Smallest smallest_tx() const { return {}; }
 };
 
 enum class SizeDist { kFixed, kUniform, kLognormal };
@@ -48,6 +54,7 @@ class PoissonWorkload final : public Workload {
   void advance_to(core::SimTime t, Ledger& ledger) override;
   std::uint64_t generated() const override { return nonce_; }
   double mean_rate() const override { return o_.rate; }
+  Smallest smallest_tx() const override;
 
  private:
   std::uint32_t draw_sender(double u) const;

@@ -14,11 +14,10 @@
 #include <fmt/core.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/global_control.h>
-#include <tbb/parallel_for.h>
-#include <tbb/partitioner.h>
 #include <Eigen/Core>
 
 #include "models/data/shared_federated.hpp"
+#include "sim/core/parallel.hpp"
 #include "sim/core/rng.hpp"
 #include "sim/fl/dry_data.hpp"
 
@@ -103,35 +102,32 @@ struct Learner::Impl {
     std::iota(schedule.begin(), schedule.end(), std::size_t{0});
     std::stable_sort(schedule.begin(), schedule.end(),
                      [&](std::size_t a, std::size_t b) { return sizes[a] > sizes[b]; });
-    tbb::parallel_for(
-        tbb::blocked_range<std::size_t>(0, tasks.size(), 1),
-        [&](const tbb::blocked_range<std::size_t>& range) {
-          ThreadScratch& s = scratch.local();
-          for (std::size_t k = range.begin(); k < range.end(); ++k) {
-            const std::size_t i = schedule[k];
-            const Task& t = tasks[i];
-            std::vector<float>& delta = deltas[i];
-            const std::vector<float>& start = *t.start;
-            delta.resize(start.size());
-            nn::ShardView view = data->client_train(t.client, s.buffer, s.rows);
-            nn::SgdOptions o = base;
-            o.lr = local.lr_at(t.round);
-            if (t.steps > 0) o.steps = t.steps;
-            if (t.epochs > 0) o.epochs = t.epochs;
-            core::Rng rng(seed, "local_train", t.client, t.key);
-            auto shuffle = [&rng](std::span<std::uint32_t> v) { rng.shuffle(v); };
-            TaskResult& r = results[i];
-            // Trains in a per-thread buffer that stays in cache and streams out
-            // delta = new weights - starting weights (and its squared norm).
-            nn::DeltaChunkFn chunk;
-            if (stream) chunk = [&stream, i](std::span<const float> c) { stream(i, c); };
-            r.train = nn::train_local_delta(*model, delta, start, view, o, shuffle, s.train, chunk);
-            r.samples = view.rows.size();
-            r.norm = std::sqrt(r.train.delta_sq_norm);
-            if (after) after(i, delta);
-          }
-        },
-        tbb::simple_partitioner());
+    core::parallel_for(tasks.size(), [&](std::size_t k) {
+      ThreadScratch& s = scratch.local();
+      {
+        const std::size_t i = schedule[k];
+        const Task& t = tasks[i];
+        std::vector<float>& delta = deltas[i];
+        const std::vector<float>& start = *t.start;
+        delta.resize(start.size());
+        nn::ShardView view = data->client_train(t.client, s.buffer, s.rows);
+        nn::SgdOptions o = base;
+        o.lr = local.lr_at(t.round);
+        if (t.steps > 0) o.steps = t.steps;
+        if (t.epochs > 0) o.epochs = t.epochs;
+        core::Rng rng(seed, "local_train", t.client, t.key);
+        auto shuffle = [&rng](std::span<std::uint32_t> v) { rng.shuffle(v); };
+        TaskResult& r = results[i];
+        // Trains in a per-thread buffer that stays in cache and streams out
+        // delta = new weights - starting weights (and its squared norm).
+        nn::DeltaChunkFn chunk;
+        if (stream) chunk = [&stream, i](std::span<const float> c) { stream(i, c); };
+        r.train = nn::train_local_delta(*model, delta, start, view, o, shuffle, s.train, chunk);
+        r.samples = view.rows.size();
+        r.norm = std::sqrt(r.train.delta_sq_norm);
+        if (after) after(i, delta);
+      }
+    });
   }
 
   void aggregate_into(const std::vector<Task>& tasks, const std::vector<double>& weights,
@@ -153,19 +149,16 @@ struct Learner::Impl {
     const std::size_t n = test.size();
     const std::size_t chunks = (n + kEvalChunk - 1) / kEvalChunk;
     std::vector<nn::EvalResult> parts(chunks);
-    tbb::parallel_for(
-        tbb::blocked_range<std::size_t>(0, chunks, 1),
-        [&](const tbb::blocked_range<std::size_t>& range) {
-          ThreadScratch& s = scratch.local();
-          if (!s.eval_ws) s.eval_ws = model->make_workspace(kEvalChunk);
-          for (std::size_t c = range.begin(); c < range.end(); ++c) {
-            const std::size_t lo = c * kEvalChunk;
-            const int m = static_cast<int>(std::min<std::size_t>(kEvalChunk, n - lo));
-            parts[c] = model->evaluate(params, test.features.data() + lo * test.dim(),
-                                       test.labels.data() + lo, m, *s.eval_ws);
-          }
-        },
-        tbb::simple_partitioner());
+    core::parallel_for(chunks, [&](std::size_t c) {
+      ThreadScratch& s = scratch.local();
+      if (!s.eval_ws) s.eval_ws = model->make_workspace(kEvalChunk);
+      {
+        const std::size_t lo = c * kEvalChunk;
+        const int m = static_cast<int>(std::min<std::size_t>(kEvalChunk, n - lo));
+        parts[c] = model->evaluate(params, test.features.data() + lo * test.dim(),
+                                   test.labels.data() + lo, m, *s.eval_ws);
+      }
+    });
     nn::EvalResult total;
     for (const auto& p : parts) {  // fixed order
       total.loss_sum += p.loss_sum;

@@ -16,10 +16,10 @@
 #include <vector>
 
 #include <fmt/core.h>
-#include <tbb/parallel_for.h>
 
 #include "sim/chain/bft.hpp"
 #include "sim/chain/simulation.hpp"
+#include "sim/core/parallel.hpp"
 #include "sim/core/record.hpp"
 
 using namespace ledgerfl;
@@ -176,7 +176,7 @@ int main(int argc, char** argv) {
   }
   std::vector<Outcome> out(static_cast<std::size_t>(count));
   std::vector<World> worlds(out.size());
-  tbb::parallel_for(std::int64_t{0}, count, [&](std::int64_t i) {
+  core::parallel_for(out.size(), [&](std::size_t i) {
     worlds[i] = draw_world(first + i, over_third);
     out[i] = run_seed(first + i, over_third);
   });

@@ -9,11 +9,13 @@
 // audit and check interpret. Flips in HDF5's own metadata crash Debian's libhdf5 1.10.8 inside
 // H5Literate (H5G__dense_iterate frees a garbage pointer; reproducer:
 // tests/fuzz/hdf5_crashes/h5_dense_link_iterate) -- a crash in the C library we cannot fix
-// from here; LEDGERFL_FUZZ_H5_ANYWHERE=1 in the environment lets flips land anywhere again, to
-// replay that reproducer or to look for more. Truncation (bit 7 of byte 0) still cuts anywhere in
-// the file. Input: byte 0 picks the base (bit 0) and whether to truncate (bit 7: the file ends at
-// the first edit's offset, taken modulo the file size); then up to 64 edits of 5 bytes, a
-// little-endian offset (modulo the value bytes) and a mask XORed into that byte (0 means 0xFF).
+// from here (the `ledgerfl audit` / `check` commands contain it by reading in a forked child,
+// sim/cli/main.cpp in_child; this target calls the readers in-process); LEDGERFL_FUZZ_H5_ANYWHERE=1
+// in the environment lets flips land anywhere again, to replay that reproducer or to look for more.
+// Truncation (bit 7 of byte 0) still cuts anywhere in the file. Input: byte 0 picks the base (bit
+// 0) and whether to truncate (bit 7: the file ends at the first edit's offset, taken modulo the
+// file size); then up to 64 edits of 5 bytes, a little-endian offset (modulo the value bytes) and a
+// mask XORed into that byte (0 means 0xFF).
 #include <unistd.h>
 
 #include <cmath>
