@@ -109,6 +109,7 @@ Simulation build(const Registries& regs, const scenario::ParamView& root, std::u
   std::shared_ptr<chain::ChainSimulation> ch =
       chain::ChainSimulation::build(root, seed, regs.net, regs.chain);
   s.description = "chain without learning";
+  if (root.dry()) s.memory = ch->memory().summary();
   s.run = [ch](core::RunSink& sink) { ch->run(sink); };
   s.summary_lines.push_back([ch] {
     const chain::ChainSummary& c = ch->summary();
