@@ -180,6 +180,10 @@ double write_delta_chunked(std::span<float> out, std::span<const float> trained,
 #else
   const std::size_t vec_end = 0;
 #endif
+  // Each chunk is computed into a 16 KB buffer that stays in L1, handed to on_chunk there, then
+  // streamed to `out` (non-temporal stores where `out` is 64-byte aligned: no read for
+  // ownership of 800 KB that will not be read again soon).
+  alignas(64) thread_local float buf[kDeltaChunk];
   for (std::size_t lo = 0; lo < n; lo += kDeltaChunk) {
     const std::size_t hi = std::min(n, lo + kDeltaChunk);
     std::size_t i = lo;
@@ -188,16 +192,26 @@ double write_delta_chunked(std::span<float> out, std::span<const float> trained,
       const __m512 d =
           _mm512_sub_ps(_mm512_loadu_ps(trained.data() + i), _mm512_loadu_ps(global.data() + i));
       sq += static_cast<double>(_mm512_reduce_add_ps(_mm512_mul_ps(d, d)));
-      _mm512_storeu_ps(out.data() + i, d);
+      _mm512_store_ps(buf + (i - lo), d);
     }
 #endif
     for (; i < hi; ++i) {
       const float d = trained[i] - global[i];
-      out[i] = d;
+      buf[i - lo] = d;
       sq += static_cast<double>(d) * d;
     }
-    on_chunk(std::span<const float>(out.data() + lo, hi - lo));
+    const std::size_t len = hi - lo;
+    on_chunk(std::span<const float>(buf, len));
+    std::size_t j = 0;
+#if defined(__AVX512F__)
+    if (reinterpret_cast<std::uintptr_t>(out.data() + lo) % 64 == 0)
+      for (; j + 16 <= len; j += 16) _mm512_stream_ps(out.data() + lo + j, _mm512_load_ps(buf + j));
+#endif
+    std::copy(buf + j, buf + len, out.data() + lo + j);
   }
+#if defined(__AVX512F__)
+  _mm_sfence();  // publish the streaming stores before returning
+#endif
   return sq;
 }
 

@@ -352,6 +352,13 @@ void Network::release(GossipId g) {
 }
 
 std::uint32_t Network::route_link(NodeId at, NodeId dest) {
+  // A leaf (a client attached to one validator) is reached through its only neighbour: route
+  // there, then take the last link; no shortest-path tree per leaf (a contract round sends to
+  // hundreds of clients; each tree is a Dijkstra over the whole graph and n entries).
+  if (nbr_[dest].size() == 1) {
+    const NodeId p = nbr_[dest][0];
+    return at == p ? link_id(p, dest) : route_link(at, p);
+  }
   auto& r = routes_[dest];
   if (r.empty()) {
     using G =
