@@ -520,9 +520,14 @@ void ContractCoordinator::on_opened(const RoundOpened& e) {
   pending_fetch_.clear();
   voted_.assign(V_, 0);
   have_first_vote_ = false;
-  std::fill(std::begin(gas_by_op_), std::end(gas_by_op_), 0);
-  bytes_onchain_ = bytes_offchain_ = score_evals_ = votes_for_result_ = 0;
-  blocks_at_open_ = chain_->ledger().tree.size();
+  if (e.round > 1) {  // round 1 keeps the gas and bytes of the registrations executed before it
+    std::fill(std::begin(gas_by_op_), std::end(gas_by_op_), 0);
+    bytes_onchain_ = 0;
+  }
+  bytes_offchain_ = score_evals_ = votes_for_result_ = 0;
+  // Round 1 also counts the registration blocks before it opened (genesis excluded), so the
+  // rounds' blocks_produced sum to the blocks of /ledger/blocks.
+  blocks_at_open_ = e.round == 1 ? 1 : chain_->ledger().tree.size();
   wall0_ = std::chrono::steady_clock::now();
   // Training: every selected, online, non-crashing participant, from the current version, in
   // one parallel batch; each task hashes its own update (SHA-256 of the little-endian float32
