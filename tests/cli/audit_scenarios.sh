@@ -17,7 +17,9 @@ while IFS= read -r s; do
   "$py" - "$f" <<'PY'
 import sys, h5py, numpy as np
 with h5py.File(sys.argv[1], "r") as h:
-    per_round = int(np.sum(h["rounds"]["blocks"][()]))
+    # a contract run's rows are learning rounds; their blocks_produced counts the blocks
+    col = "blocks_produced" if "contract_summary" in h else "blocks"
+    per_round = int(np.sum(h["rounds"][col][()]))
     rows = h["ledger/blocks"].shape[0] - 1  # minus genesis
     summary = int(h["chain_summary"]["blocks"][0])
 if not (per_round == rows == summary):
