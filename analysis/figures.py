@@ -10,7 +10,13 @@ and, in README.md, the same inside an HTML comment that names the scenario first
     <!-- figure: scenarios/x.toml | <selector> = <claimed> ± <tolerance> [| ...] -->
 
 <selector>: final:<metric> (last non-NaN value of /rounds/<metric>), mean:/max:/min:/sum:<metric>
-over the /rounds rows, or summary:<column> of the one-row /chain_summary table. <claimed> is the
+over the /rounds rows, summary:<column> of the one-row /chain_summary table, contract:<column>
+of the one-row /contract_summary table, time_to:<metric>>=<value> (or <=): /rounds/sim_time_s of
+the first round whose metric reaches the value (NaN if none does, so the claim fails),
+rounds_to:<metric>>=<value> (or <=): that round's /rounds/round, clients:<column>: the mean of a
+/clients column over its rows (one per round and participant), and clients_corr:<column>: the
+Pearson correlation, over the clients in /clients, of a client's participation count (its rows)
+with the mean of its <column> (e.g. stake: do the stakes drive selection?). <claimed> is the
 mean over the seeds (default: the scenario's own seed, one run); a claim holds when
 |obtained mean - claimed| <= tolerance. Each (scenario, seeds, overrides) group runs once.
 
@@ -30,10 +36,12 @@ from concurrent.futures import ThreadPoolExecutor
 import h5py
 import numpy as np
 
-CLAIM = re.compile(r"^(?P<sel>[a-z]+:[A-Za-z0-9_]+)\s*=\s*(?P<val>[-+0-9.eE]+)\s*(?:±|\+-)\s*"
+CLAIM = re.compile(r"^(?P<sel>[a-z_]+:[A-Za-z0-9_]+(?:[<>]=[-+0-9.eE]+)?)\s*=\s*(?P<val>[-+0-9.eE]+)\s*(?:±|\+-)\s*"
                    r"(?P<tol>[-+0-9.eE]+)\s*$")
 SEEDS = re.compile(r"^seeds\s+(\d+)\s*-\s*(\d+)$")
-REDUCERS = ("final", "mean", "max", "min", "sum", "summary")
+REDUCERS = ("final", "mean", "max", "min", "sum", "summary", "contract", "time_to", "rounds_to",
+            "clients", "clients_corr")
+THRESHOLD = re.compile(r"^(?P<metric>[A-Za-z0-9_]+)(?P<op>[<>]=)(?P<value>[-+0-9.eE]+)$")
 
 
 class BadClaim(Exception):
@@ -53,6 +61,13 @@ class Claim:
         if reducer not in REDUCERS:
             raise BadClaim(f"{where}: unknown reducer '{reducer}' in '{self.selector}'; "
                            f"known: {', '.join(REDUCERS)}")
+        name = self.selector.split(":", 1)[1]
+        threshold = reducer in ("time_to", "rounds_to")
+        if threshold != bool(THRESHOLD.match(name)):
+            raise BadClaim(f"{where}: '{self.selector}': " +
+                           (f"{reducer}: needs '<metric>>=<value>' or '<metric><=<value>' "
+                            f"(e.g. '{reducer}:test_accuracy>=0.8')" if threshold else
+                            f"only time_to: and rounds_to: take a threshold"))
         self.claimed, self.tol = float(m["val"]), float(m["tol"])
         if self.tol < 0:
             raise BadClaim(f"{where}: tolerance {self.tol} is negative")
@@ -104,16 +119,47 @@ def read_claims(root):
     return claims
 
 
+def table(h, path, name):
+    """Column `name` of the compound dataset /path, as float64."""
+    if path not in h:
+        raise KeyError(f"the run has no /{path}")
+    ds = h[path]
+    if name not in (ds.dtype.names or ()):
+        raise KeyError(f"/{path} has no column '{name}'")
+    return np.asarray(ds[name], dtype=float)
+
+
+def rounds_column(h, name):
+    if name not in h["rounds"]:
+        raise KeyError(f"/rounds has no column '{name}'")
+    return np.asarray(h["rounds"][name][()], dtype=float)
+
+
 def value_of(path, selector):
     reducer, name = selector.split(":", 1)
     with h5py.File(path, "r") as h:
         if reducer == "summary":
-            if "chain_summary" not in h:
-                raise KeyError(f"{path} has no /chain_summary")
-            return float(h["chain_summary"][name][0])
-        if name not in h["rounds"]:
-            raise KeyError(f"/rounds has no column '{name}'")
-        v = np.asarray(h["rounds"][name][()], dtype=float)
+            return float(table(h, "chain_summary", name)[0])
+        if reducer == "contract":
+            return float(table(h, "contract_summary", name)[0])
+        if reducer in ("time_to", "rounds_to"):
+            m = THRESHOLD.match(name)
+            v = rounds_column(h, m["metric"])
+            at = rounds_column(h, "sim_time_s" if reducer == "time_to" else "round")
+            hit = v >= float(m["value"]) if m["op"] == ">=" else v <= float(m["value"])
+            hit &= ~np.isnan(v)
+            return float(at[np.argmax(hit)]) if hit.any() else math.nan
+        if reducer == "clients":
+            v = table(h, "clients", name)
+            return float(np.mean(v[~np.isnan(v)])) if v.size else math.nan
+        if reducer == "clients_corr":
+            who, v = table(h, "clients", "client"), table(h, "clients", name)
+            ids, inv, count = np.unique(who, return_inverse=True, return_counts=True)
+            per = np.bincount(inv, weights=v) / count
+            if ids.size < 3 or np.std(per) == 0 or np.std(count) == 0:
+                return math.nan
+            return float(np.corrcoef(count, per)[0, 1])
+        v = rounds_column(h, name)
     v = v[~np.isnan(v)]
     if v.size == 0:
         return math.nan

@@ -29,6 +29,22 @@ check 1
 grep -q "^FAIL" "$work/out.txt" || { cat "$work/out.txt"; exit 1; }
 tiny ok "final:no_such_metric = 1 ± 0 | $set3"
 check 1
+# time_to/rounds_to: the first round reaching a threshold (its round 3 reaches round >= 3; the
+# time of the first round at the final accuracy is read independently); an unreached threshold,
+# a table the run lacks (a server run has no /contract_summary) and a missing threshold fail.
+t3=$("$py" -c "import h5py,sys; r=h5py.File(sys.argv[1])['rounds']; print(r['sim_time_s'][2])" "$work/ref.h5")
+tfin=$("$py" -c "import h5py,sys,numpy as n; r=h5py.File(sys.argv[1])['rounds']; a=r['test_accuracy'][()]; print(r['sim_time_s'][int(n.argmax(a>=a[-1]))])" "$work/ref.h5")
+tiny ok "rounds_to:round>=3 = 3 ± 0 | $set3" "time_to:round>=3 = $t3 ± 1e-6 | seeds 7-7 | $set3" \
+        "time_to:test_accuracy>=$acc = $tfin ± 1e-6 | seeds 7-7 | $set3"
+check 0
+grep -q "3 of 3 claims hold" "$work/out.txt" || { cat "$work/out.txt"; exit 1; }
+tiny ok "time_to:test_accuracy>=1.5 = 0 ± 1e9 | $set3"
+check 1
+tiny ok "contract:reward_gini = 0 ± 1 | $set3"
+check 1
+grep -q "contract_summary" "$work/out.txt" || { cat "$work/out.txt"; exit 1; }
+tiny ok "time_to:test_accuracy = 1 ± 1 | $set3"
+check 2
 tiny ok "final:test_accuracy is about 0.8"
 check 2
 grep -q "scenarios/ok.toml:1" "$work/out.txt" || { cat "$work/out.txt"; exit 1; }
