@@ -1026,15 +1026,15 @@ std::vector<scenario::ParamDoc> contract_param_docs() {
        "validators that vote a wrong hash (colluding)"},
       {"validation_samples", "int", "1000", "",
        "validation rows (from the train_eval sample) for scores"},
-      {"gas", "table", "", "",
+      {"gas", "table", "{}", "",
        "gas schedule: tx_base, calldata_nonzero, calldata_zero, sstore_set, cold_access, log_base, "
        "log_topic, log_byte"},
-      {"rewards", "table", "", "",
+      {"rewards", "table", "{}", "",
        "per_round, decay, task_fee, validator_share, requester_balance, score"},
-      {"selection", "table", "", "", "participant selection policy: type = ..."},
-      {"reputation", "table", "", "", "reputation model: type = ..."},
-      {"governance", "table", "", "", "quorum: turnout of bonded stake a proposal needs (0.33)"},
-      {"proposal", "array of tables", "", "",
+      {"selection", "table", "{type = \"uniform\"}", "", "participant selection policy: type = ..."},
+      {"reputation", "table", "{type = \"beta\"}", "", "reputation model: type = ..."},
+      {"governance", "table", "{}", "", "quorum: turnout of bonded stake a proposal needs (0.33)"},
+      {"proposal", "array of tables", "[]", "",
        "scripted proposals: round, key (min_stake|reward_per_round|quorum), value, voting_rounds, "
        "yes_fraction, turnout"},
   };
