@@ -1,6 +1,12 @@
 // H5Writer: appends rounds, timing, tables and metadata to the run's HDF5 file, flushing per round.
 #include "sim/metrics/writer.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -173,8 +179,14 @@ struct H5Writer::Impl {
   bool meta_changed = true;
   std::int64_t flushes = 0, rows_entries = 0;
 
-  explicit Impl(const std::string& p) : path(p) {
-    file = h5::create_file(path);
+  // The file is created under a sibling name and renamed to `path` once its first commit is on
+  // disk, so `path` never names a file killed inside H5Fcreate (a superblock half written):
+  // whatever holds the name is readable up to its last commit. A run killed before its first
+  // commit leaves only `<path>.partial-<pid>`.
+  std::string partial;
+  explicit Impl(const std::string& p)
+      : path(p), partial(fmt::format("{}.partial-{}", p, static_cast<long>(::getpid()))) {
+    file = h5::create_file(partial);
     const Where w{path, "/"};
     meta = h5::ensure_group(file.get(), "/meta", w, /*tracked=*/true);
     rounds_group = h5::ensure_group(file.get(), "/rounds", w, /*tracked=*/true);
@@ -297,6 +309,16 @@ struct H5Writer::Impl {
     last = d;
     ++flushes;
     meta_changed = false;
+    publish();
+  }
+
+  // The first commit gives the file its name (see `partial`).
+  void publish() {
+    if (partial.empty()) return;
+    if (std::rename(partial.c_str(), path.c_str()) != 0)
+      throw H5Error(
+          fmt::format("{}: cannot rename {} to it: {}", path, partial, std::strerror(errno)));
+    partial.clear();
   }
 
   // Closes every object, then the file; throws H5Error if the final close fails.
