@@ -250,7 +250,6 @@ void LearningContract::finalize(bool failed, const Hash& result, core::SimTime) 
         static_cast<double>(params_.reward_per_round) *
         std::pow(1.0 - params_.reward_decay, static_cast<double>(finalized_rounds_ - 1))));
     Amount pool = emission;
-    const Amount burned0 = tokens_.burned();
     if (emission > 0) {
       tokens_.mint(requester(), emission);
       book_.minted += emission;
@@ -306,7 +305,6 @@ void LearningContract::finalize(bool failed, const Hash& result, core::SimTime) 
       for (std::size_t i = 0; i < agreeing.size(); ++i) pay(agreeing[i], shares[i]);
     }
     for (Account v : f.dissenters) slash(v, params_.slash_dissent);
-    book_.burned = tokens_.burned() - burned0 + 0;  // slashes counted in slash()
   } else {
     ++failed_rounds_;
     ++finalized_rounds_;  // a failed round still ends the round (the run counts rounds)

@@ -176,7 +176,6 @@ class ContractCoordinator final : public fl::Coordinator, public net::Receiver {
   bool done_ = false;
   std::uint64_t next_nonce_ = std::uint64_t{1} << 62;  // apart from the workload's nonces
   std::unordered_map<std::uint64_t, Call> calls_;      // pending contract calls by nonce
-  std::unordered_map<std::uint64_t, double> submitted_at_;
   std::int64_t round_ = 0;
   double t_open_ = 0, t_close_ = kNaN, t_last_vote_ = kNaN, t_prev_final_ = 0;
   std::vector<Participant> parts_;
@@ -190,7 +189,7 @@ class ContractCoordinator final : public fl::Coordinator, public net::Receiver {
   Hash first_vote_{};
   std::int64_t gas_by_op_[kOps] = {};
   std::int64_t bytes_onchain_ = 0, bytes_offchain_ = 0, score_evals_ = 0;
-  std::int64_t votes_for_result_ = 0, wrong_results_ = 0;
+  std::int64_t wrong_results_ = 0;
   std::uint32_t blocks_at_open_ = 1;            // genesis is no round's
   std::vector<Amount> reward_sum_, slash_sum_;  // per account, over the run
   std::chrono::steady_clock::time_point wall0_;
@@ -391,7 +390,6 @@ void ContractCoordinator::submit(const Call& call, OpCost cost) {
   t.payload_hash = call_hash(call);
   t.created = chain_->engine().now();
   calls_.emplace(t.nonce, call);
-  submitted_at_.emplace(t.nonce, t.created.seconds());
   const std::uint32_t idx = chain_->ledger().submit(t);
   if (call.op == Op::kSubmit) tx_hash_of_[t.nonce] = chain_->ledger().txs[idx].hash;
 }
@@ -518,7 +516,6 @@ void ContractCoordinator::on_block_final(std::uint32_t b) {
   contract_->execute_block(blk.hash, SimTime::ns(blk.header.timestamp_ns), calls);
   for (std::uint64_t n : nonces) {
     calls_.erase(n);
-    submitted_at_.erase(n);
   }
   // Lazy committee members vote without fetching: they copy the first vote they see on-chain.
   if (have_first_vote_ && !committee_.empty())
@@ -1031,7 +1028,8 @@ std::vector<scenario::ParamDoc> contract_param_docs() {
        "log_topic, log_byte"},
       {"rewards", "table", "{}", "",
        "per_round, decay, task_fee, validator_share, requester_balance, score"},
-      {"selection", "table", "{type = \"uniform\"}", "", "participant selection policy: type = ..."},
+      {"selection", "table", "{type = \"uniform\"}", "",
+       "participant selection policy: type = ..."},
       {"reputation", "table", "{type = \"beta\"}", "", "reputation model: type = ..."},
       {"governance", "table", "{}", "", "quorum: turnout of bonded stake a proposal needs (0.33)"},
       {"proposal", "array of tables", "[]", "",
