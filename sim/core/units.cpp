@@ -49,8 +49,12 @@ std::optional<double> parse_rate(std::string_view text) {
       {"kB/s", 8e3},     {"KB/s", 8e3},        {"MB/s", 8e6},           {"GB/s", 8e9},
       {"KiB/s", 8192.0}, {"MiB/s", 8388608.0}, {"GiB/s", 8589934592.0},
   };
-  for (const auto& u : kUnits)
-    if (u.name == nu->unit) return nu->value * u.bps;
+  for (const auto& u : kUnits) {
+    if (u.name != nu->unit) continue;
+    const double bps = nu->value * u.bps;
+    if (!std::isfinite(bps)) return std::nullopt;  // "1e300GiB/s" overflows to +inf
+    return bps;
+  }
   return std::nullopt;
 }
 
