@@ -62,7 +62,10 @@ class FedAvg final : public Aggregator {
  public:
   explicit FedAvg(bool weighted) : weighted_(weighted) {}
   std::string name() const override { return weighted_ ? "fedavg" : "mean"; }
-  void aggregate(std::span<const ClientUpdate> updates, std::span<float> out) const override {
+  using Aggregator::aggregate;
+  void aggregate(std::span<const ClientUpdate> updates, std::span<float> out,
+                 const AggregationContext&, AggregationReport* report) const override {
+    if (report) report->trust.assign(updates.size(), 1.0);
     if (weighted_) return weighted_mean(updates, out);
     std::vector<ClientUpdate> uniform(updates.begin(), updates.end());
     for (auto& u : uniform) u.weight = 1.0;
