@@ -32,6 +32,7 @@
 #include "sim/chain/simulation.hpp"
 #include "sim/contract/contract.hpp"
 #include "sim/economy/summary.hpp"
+#include "sim/fl/adversary.hpp"
 #include "sim/fl/server.hpp"
 
 namespace ledgerfl::contract {
@@ -184,6 +185,9 @@ class ContractCoordinator final : public fl::Coordinator, public net::Receiver {
   std::vector<std::uint8_t> voted_;  // per validator, this round
   std::map<net::NodeId, std::size_t> pending_fetch_;
   std::vector<float> aggregate_;
+  std::vector<std::size_t> attacker_ids_;  // client ids of the attack identities
+  std::vector<Amount> genesis_balance_;    // per client: its drawn stake
+  double attacker_roi_ = 0.0;
   Hash honest_hash_{};
   bool have_first_vote_ = false;
   Hash first_vote_{};
@@ -571,6 +575,12 @@ void ContractCoordinator::on_opened(const RoundOpened& e) {
         streams[i]->update({reinterpret_cast<const std::uint8_t*>(chunk.data()), chunk.size() * 4});
         hash_s[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
       });
+  // Updates the attacks' commit phase rewrote after the in-task hashing: hashed again.
+  for (std::size_t i : L_->rewritten()) {
+    const auto w0 = std::chrono::steady_clock::now();
+    commitments[i] = hash_floats(L_->delta(i));
+    sha_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
+  }
   for (double x : hash_s) sha_seconds_ += x;
   sha_bytes_ += static_cast<double>(tasks.size()) * static_cast<double>(update_bytes());
   for (Participant& p : parts_) {
@@ -644,7 +654,7 @@ void ContractCoordinator::on_closed(const RoundClosed& e) {
     rep.scores.push_back(0.0);
   }
   if (!slots.empty()) {
-    L_->aggregate_slots(slots, weights, aggregate_);
+    L_->aggregate_slots(slots, weights, aggregate_, /*record=*/true);
     std::vector<std::span<const float>> deltas;
     for (std::size_t s : slots) deltas.push_back(L_->delta(s));
     ValidationUtility util(*L_, validation_, slots, weights);
@@ -826,8 +836,20 @@ void ContractCoordinator::write_round(const RoundFinalized& f) {
         core::Cell{slashed.count(p.client) ? slashed[p.client] : Amount{0}},
         core::Cell{contract_->tokens().bonded(p.client)},
         core::Cell{contract_->reputation().value(p.client)},
-        core::Cell{std::int64_t{0}}};
+        core::Cell{static_cast<std::int64_t>(L_->role(p.client))}};
     clients_table_->append(cells);
+  }
+  if (const fl::Adversary* adv = L_->adversary()) {
+    // Attacker economics: this round's rewards to attacker identities and to honest clients,
+    // and the stake the identities hold now.
+    Amount ar = 0, hr = 0, stake = 0;
+    for (const auto& [a, x] : reward)
+      if (a < N_) (adv->role(a) ? ar : hr) += x;
+    for (std::size_t c : attacker_ids_)
+      stake += contract_->tokens().bonded(static_cast<Account>(c));
+    row.add("attacker_reward", ar);
+    row.add("honest_reward", hr);
+    row.add("attacker_stake", stake);
   }
   write_records();
   t_prev_final_ = now;
@@ -885,6 +907,11 @@ void ContractCoordinator::run(core::RunSink& sink) {
       {"block_hash", core::ColumnType::kHash32}, {"app_state", core::ColumnType::kHash32}};
   state_table_ = &sink.table("/contract/state", kStateCols);
   sink.set_meta("contract.op_kind_base", static_cast<std::int64_t>(kinds_[0]));
+  if (const fl::Adversary* adv = L_->adversary()) {
+    attacker_ids_ = adv->identity_clients();
+    for (int k = 0; k <= static_cast<int>(adv->num_attacks()); ++k)
+      sink.set_meta(fmt::format("attack.role.{}", k), adv->role_name(k));
+  }
   reward_sum_.assign(N_ + V_ + 1, 0);
   slash_sum_.assign(N_ + V_ + 1, 0);
   // Genesis: each client's balance is its drawn stake (keyed per client), bonded by its
@@ -895,6 +922,7 @@ void ContractCoordinator::run(core::RunSink& sink) {
     balances[c] = static_cast<Amount>(std::llround(std::max(0.0, o_.stake->sample(rng))));
   }
   contract_->genesis(balances, o_.validator_stake, o_.requester_balance);
+  genesis_balance_ = balances;
   contract_->tokens().seal_genesis();
   LearningContract::Observer obs;
   obs.opened = [this](const RoundOpened& e) { on_opened(e); };
@@ -945,6 +973,26 @@ void ContractCoordinator::finish_summary() {
       "economy: client rewards {} (Gini {:.3f}), slashed {}; validator rewards {}, slashed {}; "
       "client return on stake {:.4f}",
       cr, g, cs, vr, vs, economy::return_on_stake(cr, cs, stake)));
+  if (const fl::Adversary* adv = L_->adversary()) {
+    // attacker_roi = (rewards - slashed) / stake the identities bonded at registration, against
+    // the same ratio for the honest clients.
+    Amount ar = 0, as = 0, astake = 0, hr = 0, hs = 0, hstake = 0;
+    for (std::size_t c = 0; c < N_; ++c) {
+      const bool att = adv->role(c) != 0;
+      const Amount b0 = genesis_balance_.empty() ? 0 : genesis_balance_[c];
+      (att ? ar : hr) += reward_sum_[c];
+      (att ? as : hs) += slash_sum_[c];
+      (att ? astake : hstake) += b0;
+    }
+    auto roi = [](Amount r, Amount s, Amount st) {
+      return st > 0 ? static_cast<double>(r - s) / static_cast<double>(st) : 0.0;
+    };
+    attacker_roi_ = roi(ar, as, astake);
+    summary_.push_back(fmt::format(
+        "attackers: {} identities, rewards {}, slashed {}, stake {}, attacker_roi {:.4f}; honest "
+        "clients: rewards {}, slashed {}, return on stake {:.4f}",
+        adv->total_identities(), ar, as, astake, attacker_roi_, hr, hs, roi(hr, hs, hstake)));
+  }
   std::vector<std::string> roles;
   std::vector<Amount> rewards, slashes;
   for (std::size_t v = 0; v < V_; ++v) {
@@ -971,11 +1019,13 @@ void ContractCoordinator::finish_summary() {
       {"validator_rewards", core::ColumnType::kInt64},
       {"validator_slashed", core::ColumnType::kInt64},
       {"reward_gini", core::ColumnType::kFloat64},
-      {"client_return_on_stake", core::ColumnType::kFloat64}};
+      {"client_return_on_stake", core::ColumnType::kFloat64},
+      {"attacker_roi", core::ColumnType::kFloat64}};
   sink_->table("/contract_summary", kCols)
       .append(std::vector<core::Cell>{contract_->finalized_rounds(), contract_->failed_rounds(),
                                       wrong_results_, contract_->tokens().total_supply(), cr, cs,
-                                      vr, vs, g, economy::return_on_stake(cr, cs, stake)});
+                                      vr, vs, g, economy::return_on_stake(cr, cs, stake),
+                                      L_->adversary() ? attacker_roi_ : kNaN});
   sink_->flush();
 }
 

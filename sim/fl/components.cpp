@@ -260,6 +260,7 @@ void register_builtin_fl(FlRegistries& regs) {
   register_builtin_aggregators(regs.aggregators);
   register_builtin_server_optimizers(regs.server_optimizers);
   agents::register_builtin_distributions(regs.distributions);
+  agents::register_builtin_attacks(regs.attacks);
 }
 
 void add_to_catalog(const FlRegistries& regs, scenario::Catalog& c) {
@@ -267,6 +268,7 @@ void add_to_catalog(const FlRegistries& regs, scenario::Catalog& c) {
   c.add(regs.partitioners);
   c.add(regs.models);
   c.add(regs.aggregators);
+  c.add(regs.attacks);
   c.add(regs.server_optimizers);
   c.add(regs.distributions);
 }

@@ -19,6 +19,7 @@
 #include "models/data/shared_federated.hpp"
 #include "sim/core/parallel.hpp"
 #include "sim/core/rng.hpp"
+#include "sim/fl/adversary.hpp"
 #include "sim/fl/dry_data.hpp"
 
 namespace ledgerfl::fl {
@@ -73,6 +74,8 @@ struct Learner::Impl {
     data::Dataset buffer;
     std::vector<std::uint32_t> rows;
     std::unique_ptr<nn::Workspace> eval_ws;
+    data::Dataset poison;  // a data-poisoning identity's private copy of its rows
+    std::vector<std::uint32_t> poison_rows;
   };
   tbb::enumerable_thread_specific<ThreadScratch> scratch;
   std::vector<std::vector<float>> deltas;  // one slot per task of a batch, reused
@@ -82,10 +85,35 @@ struct Learner::Impl {
   std::vector<float> aggregate;
   data::Dataset train_eval;  // fixed sample of the union of the clients' training data
 
+  // Attacks (nullptr: none). Per slot of the last train(): whether an active attacker produced
+  // it; the slots the commit phase rewrote after the per-task hooks ran.
+  std::unique_ptr<Adversary> adversary;
+  Snapshot previous;  // the global model before the last apply (w_{t-1})
+  std::vector<char> malicious;
+  std::vector<std::size_t> slot_clients;
+  std::vector<std::size_t> rewritten;
+  std::vector<std::vector<float>> own_copies;  // "own"-knowledge attacks' trained updates
+  // The recorded aggregation of the round (the one applied): per update, malicious and trust.
+  struct Detection {
+    bool valid = false;
+    std::vector<char> malicious;
+    std::vector<double> trust;
+    std::string note;
+  } detection;
+  // FLTrust's root data set (the first aggregator.root_samples rows of train_eval).
+  data::Dataset root;
+  nn::TrainScratch root_scratch;
+  std::int64_t aggregations = 0;
+
   void train_batch(const std::vector<Task>& tasks, const AfterTask& after,
                    const AfterTask& stream) {
     if (deltas.size() < tasks.size()) deltas.resize(tasks.size());
     results.assign(tasks.size(), TaskResult{});
+    malicious.assign(tasks.size(), 0);
+    slot_clients.resize(tasks.size());
+    for (std::size_t i = 0; i < tasks.size(); ++i) slot_clients[i] = tasks[i].client;
+    rewritten.clear();
+    detection.valid = false;
     nn::SgdOptions base;
     base.momentum = local.momentum;
     base.weight_decay = local.weight_decay;
@@ -111,13 +139,24 @@ struct Learner::Impl {
         const std::vector<float>& start = *t.start;
         delta.resize(start.size());
         nn::ShardView view = data->client_train(t.client, s.buffer, s.rows);
+        Adversary::Identity who;
+        const agents::ClientAttack* attack =
+            adversary ? adversary->acting(t.client, t.round, &who) : nullptr;
+        malicious[i] = attack != nullptr;
+        TaskResult& r = results[i];
+        if (attack && !attack->trains()) {  // a free-rider: submits without training
+          std::fill(delta.begin(), delta.end(), 0.0f);
+          r.samples = view.rows.size();  // what it claims
+          r.train.mean_loss = kNaN;
+          return;
+        }
+        if (attack && attack->poisons_data()) view = poison_view(view, s, *attack, who, t);
         nn::SgdOptions o = base;
         o.lr = local.lr_at(t.round);
         if (t.steps > 0) o.steps = t.steps;
         if (t.epochs > 0) o.epochs = t.epochs;
         core::Rng rng(seed, "local_train", t.client, t.key);
         auto shuffle = [&rng](std::span<std::uint32_t> v) { rng.shuffle(v); };
-        TaskResult& r = results[i];
         // Trains in a per-thread buffer that stays in cache and streams out
         // delta = new weights - starting weights (and its squared norm).
         nn::DeltaChunkFn chunk;
@@ -128,18 +167,137 @@ struct Learner::Impl {
         if (after) after(i, delta);
       }
     });
+    if (adversary) commit_phase(tasks);
+  }
+
+  // A private copy of the identity's rows, rewritten by the attack (keyed per client and round).
+  nn::ShardView poison_view(const nn::ShardView& v, ThreadScratch& s,
+                            const agents::ClientAttack& attack, const Adversary::Identity& who,
+                            const Task& t) {
+    const std::size_t n = v.rows.size();
+    const auto dim = static_cast<std::size_t>(v.dim);
+    s.poison.features.resize(static_cast<Eigen::Index>(n), v.dim);
+    s.poison.labels.resize(n);
+    for (std::size_t k = 0; k < n; ++k) {
+      std::copy_n(v.features + static_cast<std::size_t>(v.rows[k]) * dim, dim,
+                  s.poison.features.data() + k * dim);
+      s.poison.labels[k] = v.labels[v.rows[k]];
+    }
+    core::Rng rng(seed, "attack_poison", t.client, static_cast<std::uint64_t>(t.round));
+    attack.poison(who.index, adversary->identities(who.attack), t.round,
+                  {s.poison.features.data(), n * dim}, v.dim, s.poison.labels, rng);
+    s.poison_rows.resize(n);
+    std::iota(s.poison_rows.begin(), s.poison_rows.end(), 0u);
+    return nn::ShardView{s.poison.features.data(), s.poison.labels.data(), v.dim, s.poison_rows};
+  }
+
+  // The round's sequential commit phase (attack.hpp, step 2): every attack crafts its active
+  // identities' updates, knowing the round's benign updates (omniscient) or its own.
+  void commit_phase(const std::vector<Task>& tasks) {
+    rewritten.clear();
+    std::int64_t round = 0;
+    for (const Task& t : tasks) round = std::max(round, t.round);
+    std::vector<std::span<const float>> benign;
+    for (std::size_t i = 0; i < tasks.size(); ++i)
+      if (!malicious[i]) benign.push_back(deltas[i]);
+    for (std::size_t k = 0; k < adversary->num_attacks(); ++k) {
+      std::vector<std::size_t> slots;
+      for (std::size_t i = 0; i < tasks.size(); ++i) {
+        if (!malicious[i]) continue;
+        const Adversary::Identity* id = adversary->identity(tasks[i].client);
+        if (id && id->attack == k) slots.push_back(i);
+      }
+      if (slots.empty()) continue;
+      std::vector<std::span<float>> mine;
+      for (std::size_t i : slots) mine.push_back(deltas[i]);
+      std::vector<std::span<const float>> own;
+      if (!adversary->omniscient(k)) {
+        own_copies.resize(std::max(own_copies.size(), slots.size()));
+        for (std::size_t j = 0; j < slots.size(); ++j) {
+          own_copies[j].assign(deltas[slots[j]].begin(), deltas[slots[j]].end());
+          if (adversary->attack(k).trains()) own.push_back(own_copies[j]);
+        }
+      }
+      agents::CraftInput in;
+      in.round = round;
+      in.seed = core::mix_key(seed, core::purpose_id("attack_craft"), k,
+                              static_cast<std::uint64_t>(round));
+      in.global = *tasks[slots[0]].start;
+      if (previous) in.previous_global = *previous;
+      in.n = tasks.size();
+      in.num_malicious = slots.size();
+      in.known = adversary->omniscient(k) ? std::span<const std::span<const float>>(benign)
+                                          : std::span<const std::span<const float>>(own);
+      adversary->attack(k).craft(in, mine);
+      for (std::size_t i : slots) {
+        double sq = 0.0;
+        for (float x : deltas[i]) sq += static_cast<double>(x) * x;
+        results[i].norm = std::sqrt(sq);
+        rewritten.push_back(i);
+      }
+    }
+    std::sort(rewritten.begin(), rewritten.end());
   }
 
   void aggregate_into(const std::vector<Task>& tasks, const std::vector<double>& weights,
                       std::vector<float>& out) {
-    std::vector<ClientUpdate> updates(tasks.size());
-    for (std::size_t i = 0; i < tasks.size(); ++i)
-      updates[i] = {tasks[i].client, weights[i], deltas[i]};
+    std::vector<std::size_t> slots(tasks.size());
+    std::iota(slots.begin(), slots.end(), std::size_t{0});
+    std::vector<std::size_t> clients(tasks.size());
+    for (std::size_t i = 0; i < tasks.size(); ++i) clients[i] = tasks[i].client;
+    aggregate_slots(slots, clients, weights, out, true);
+  }
+
+  // The aggregation of deltas[slots[j]] (client clients[j], weight weights[j]); `record` keeps
+  // its trust report for the round's detection metrics.
+  void aggregate_slots(std::span<const std::size_t> slots, std::span<const std::size_t> clients,
+                       std::span<const double> weights, std::vector<float>& out, bool record) {
+    std::vector<ClientUpdate> updates(slots.size());
+    for (std::size_t j = 0; j < slots.size(); ++j)
+      updates[j] = {clients[j], weights[j], deltas.at(slots[j])};
     out.assign(global.size(), 0.0f);
-    aggregator->aggregate(updates, out);
+    AggregationContext ctx;
+    ctx.round = version + 1;
+    ctx.seed = core::mix_key(seed, core::purpose_id("aggregate"), 0,
+                             static_cast<std::uint64_t>(version + 1));
+    if (adversary)
+      ctx.byzantine = static_cast<std::size_t>(
+          std::llround(adversary->malicious_fraction() * static_cast<double>(slots.size())));
+    ctx.global = global;
+    if (aggregator->needs_root_update())
+      ctx.root_update = [this](std::span<float> d) { root_update(d); };
+    AggregationReport report;
+    aggregator->aggregate(updates, out, ctx, record ? &report : nullptr);
+    if (record) {
+      detection = Detection{};
+      detection.valid = true;
+      detection.note = report.note;
+      detection.trust = report.trust;
+      if (detection.trust.size() != slots.size()) detection.trust.assign(slots.size(), 1.0);
+      for (std::size_t s : slots)
+        detection.malicious.push_back(s < malicious.size() && malicious[s]);
+    }
+  }
+
+  // FLTrust's server update g_0: local training on the root data set from the current global.
+  void root_update(std::span<float> d) {
+    if (root.size() == 0)
+      throw std::logic_error("aggregator needs a root data set: rounds.train_eval_samples = 0");
+    nn::SgdOptions o;
+    o.momentum = local.momentum;
+    o.weight_decay = local.weight_decay;
+    o.batch = local.batch;
+    o.epochs = local.epochs;
+    o.lr = local.lr_at(version + 1);
+    std::vector<std::uint32_t> ids;
+    const nn::ShardView view = root.all_rows(ids);
+    core::Rng rng(seed, "root_update", 0, static_cast<std::uint64_t>(version + 1));
+    auto shuffle = [&rng](std::span<std::uint32_t> v) { rng.shuffle(v); };
+    nn::train_local_delta(*model, d, global, view, o, shuffle, root_scratch, {});
   }
 
   void apply(std::span<const float> agg) {
+    if (adversary) previous = snapshot;
     server->apply(global, agg);
     snapshot = std::make_shared<const std::vector<float>>(global);
     ++version;
@@ -322,12 +480,33 @@ std::unique_ptr<Learner> Learner::build(const ParamView& root, std::uint64_t see
   impl->aggregator = regs.aggregators.get(ag, "type", "fedavg").factory(ag);
   const ParamView sv = root.table("server");
   impl->server = regs.server_optimizers.get(sv, "type", "sgd").factory(sv);
+  impl->adversary = Adversary::build(root, seed, impl->num_clients, impl->data->input_dim(),
+                                     impl->data->num_classes(), regs.attacks);
+  std::size_t root_samples = 0;
+  if (impl->aggregator->needs_root_update()) {
+    root_samples = static_cast<std::size_t>(ag.integer("root_samples", 100, Bounds::at_least(1)));
+    if (root_samples > impl->train_eval_samples)
+      ag.fail("root_samples",
+              fmt::format("= {} exceeds rounds.train_eval_samples = {}: the root data set is the "
+                          "first root_samples rows of that sample of the clients' training data",
+                          root_samples, impl->train_eval_samples));
+  }
   if (impl->dry) return std::unique_ptr<Learner>(new Learner(std::move(impl)));
 
   impl->global.assign(impl->model->num_params(), 0.0f);
   impl->model->init(impl->global, core::mix_key(seed, core::purpose_id("model_init"), 0, 0));
   impl->snapshot = std::make_shared<const std::vector<float>>(impl->global);
   impl->build_train_eval(impl->train_eval_samples);
+  if (impl->adversary) impl->adversary->prepare_success_sets(impl->data->test_set());
+  if (root_samples > 0) {
+    data::Dataset& R = impl->root;
+    const std::size_t m = std::min(root_samples, impl->train_eval.size());
+    R.name = "root";
+    R.num_classes = impl->train_eval.num_classes;
+    R.features = impl->train_eval.features.topRows(static_cast<Eigen::Index>(m));
+    R.labels.assign(impl->train_eval.labels.begin(),
+                    impl->train_eval.labels.begin() + static_cast<std::ptrdiff_t>(m));
+  }
   return std::unique_ptr<Learner>(new Learner(std::move(impl)));
 }
 
@@ -373,13 +552,23 @@ void Learner::train(const std::vector<Task>& tasks, const AfterTask& after,
   impl_->train_batch(tasks, after, stream);
 }
 void Learner::aggregate_slots(std::span<const std::size_t> slots, std::span<const double> weights,
-                              std::vector<float>& out) {
+                              std::vector<float>& out, bool record) {
   Impl& im = *impl_;
-  std::vector<ClientUpdate> updates(slots.size());
-  for (std::size_t j = 0; j < slots.size(); ++j)
-    updates[j] = {slots[j], weights[j], im.deltas.at(slots[j])};
-  out.assign(im.global.size(), 0.0f);
-  im.aggregator->aggregate(updates, out);
+  std::vector<std::size_t> clients(slots.size());
+  for (std::size_t j = 0; j < slots.size(); ++j) clients[j] = im.slot_clients.at(slots[j]);
+  im.aggregate_slots(slots, clients, weights, out, record);
+}
+const Adversary* Learner::adversary() const {
+  return impl_->adversary.get();
+}
+std::span<const std::size_t> Learner::rewritten() const {
+  return impl_->rewritten;
+}
+bool Learner::malicious(std::size_t slot) const {
+  return impl_->malicious.at(slot) != 0;
+}
+int Learner::role(std::size_t client) const {
+  return impl_->adversary ? impl_->adversary->role(client) : 0;
 }
 std::span<const float> Learner::delta(std::size_t i) const {
   return impl_->deltas.at(i);
@@ -417,6 +606,49 @@ const data::Dataset& Learner::train_eval() const {
   return impl_->train_eval;
 }
 
+// The attack columns (issue 10 "Metrics"): updates of active attackers among the round's tasks;
+// of the recorded aggregation, how many malicious updates entered (trust >= 0.5) and the
+// detection rates against the ground-truth roles (flagged = trust < 0.5); the success rate of
+// the first attack that has one, on eval rounds.
+void Learner::add_attack_columns(core::RoundSummary& row, const std::vector<Task>& tasks,
+                                 bool evaluate, std::span<const std::size_t> slots) {
+  Impl& im = *impl_;
+  std::int64_t submitted = 0;
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    const std::size_t slot = slots.empty() ? i : slots[i];
+    submitted += slot < im.malicious.size() && im.malicious[slot];
+  }
+  double tpr = kNaN, fpr = kNaN;
+  std::int64_t included = 0;
+  if (im.detection.valid) {
+    std::int64_t pos = 0, neg = 0, tp = 0, fp = 0;
+    for (std::size_t j = 0; j < im.detection.trust.size(); ++j) {
+      const bool flagged = im.detection.trust[j] < 0.5;
+      if (im.detection.malicious[j]) {
+        ++pos;
+        tp += flagged;
+        included += !flagged;
+      } else {
+        ++neg;
+        fp += flagged;
+      }
+    }
+    if (pos > 0) tpr = static_cast<double>(tp) / static_cast<double>(pos);
+    if (neg > 0) fpr = static_cast<double>(fp) / static_cast<double>(neg);
+  }
+  row.add("malicious_submitted", submitted);
+  row.add("malicious_included", included);
+  row.add("detection_tpr", tpr);
+  row.add("detection_fpr", fpr);
+  double asr = kNaN;
+  const std::size_t k = im.adversary->success_attack();
+  if (evaluate && k < im.adversary->num_attacks()) {
+    const nn::EvalResult e = im.evaluate(im.global, im.adversary->success_set(k));
+    asr = e.count ? static_cast<double>(e.correct) / e.count : kNaN;
+  }
+  row.add("attack_success_rate", asr);
+}
+
 core::RoundSummary Learner::make_row(std::int64_t r, double sim_time_s, double duration_s,
                                      const std::vector<Task>& tasks, bool evaluate,
                                      std::span<const std::size_t> slots) {
@@ -444,8 +676,10 @@ core::RoundSummary Learner::make_row(std::int64_t r, double sim_time_s, double d
   for (std::size_t i = 0; i < tasks.size(); ++i) {
     const TaskResult& res = im.results[slots.empty() ? i : slots[i]];
     const double w = static_cast<double>(res.samples);
-    loss_w += w * res.train.mean_loss;
-    wsum += w;
+    if (!std::isnan(res.train.mean_loss)) {  // free-riders do not train: no loss
+      loss_w += w * res.train.mean_loss;
+      wsum += w;
+    }
     norm += res.norm;
     stale += tasks[i].staleness;
     examples += res.train.examples;
@@ -458,6 +692,7 @@ core::RoundSummary Learner::make_row(std::int64_t r, double sim_time_s, double d
   row.add("included", static_cast<std::int64_t>(tasks.size()));
   row.add("examples", examples);
   row.add("model_version", im.version);
+  if (im.adversary) add_attack_columns(row, tasks, evaluate, slots);
   return row;
 }
 

@@ -25,6 +25,8 @@ struct Dataset;
 
 namespace ledgerfl::fl {
 
+class Adversary;
+
 // [training]: local training of every client.
 struct LocalOptions {
   float lr = 0.05f, momentum = 0.0f, weight_decay = 0.0f, prox_mu = 0.0f;
@@ -125,8 +127,10 @@ class Learner {
   void aggregate(const std::vector<Task>& tasks, const std::vector<double>& weights,
                  std::vector<float>& out);
   // Aggregates the deltas in slots[j] (of the last train()) with weights[j] into `out`.
+  // `record`: this is the round's aggregation (its trust report gives the detection metrics of
+  // make_row); subset aggregations (contribution scores) leave it false.
   void aggregate_slots(std::span<const std::size_t> slots, std::span<const double> weights,
-                       std::vector<float>& out);
+                       std::vector<float>& out, bool record = false);
   // Aggregates and applies the result with the server optimizer; a new version.
   void aggregate_and_apply(const std::vector<Task>& tasks, const std::vector<double>& weights);
   // Applies a given aggregate with the server optimizer; a new version.
@@ -147,6 +151,14 @@ class Learner {
                               const std::vector<Task>& tasks, bool evaluate,
                               std::span<const std::size_t> slots = {});
 
+  // Attacks: the adversary (nullptr: none); the slots of the last train() that the commit phase
+  // rewrote after the per-task hooks ran (their hashes must be recomputed); whether slot i came
+  // from an active attacker; a client's role (0 honest, k + 1 attack k).
+  const Adversary* adversary() const;
+  std::span<const std::size_t> rewritten() const;
+  bool malicious(std::size_t slot) const;
+  int role(std::size_t client) const;
+
   // The estimate with `deltas` update vectors held at once.
   MemoryEstimate memory(std::uint64_t deltas) const;
 
@@ -154,6 +166,8 @@ class Learner {
 
  private:
   explicit Learner(std::unique_ptr<Impl> impl);
+  void add_attack_columns(core::RoundSummary& row, const std::vector<Task>& tasks, bool evaluate,
+                          std::span<const std::size_t> slots);
   std::unique_ptr<Impl> impl_;
 };
 

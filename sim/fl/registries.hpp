@@ -8,6 +8,7 @@
 
 #include "models/data/dataset.hpp"
 #include "models/nn/model.hpp"
+#include "sim/agents/attack.hpp"
 #include "sim/agents/distribution.hpp"
 #include "sim/fl/aggregator.hpp"
 #include "sim/fl/server_optimizer.hpp"
@@ -35,6 +36,9 @@ struct FlRegistries {
   scenario::Registry<ModelFactory> models{"model", "[model] type = \"...\""};
   AggregatorRegistry aggregators{"aggregator", "[aggregator] type = \"...\""};
   ServerOptimizerRegistry server_optimizers{"server_optimizer", "[server] type = \"...\""};
+  agents::AttackRegistry attacks{"attack",
+                                 "[[attack]] type = \"...\" (with fraction or count, "
+                                 "start_round, stop_round, on, off, knowledge)"};
   agents::DistributionRegistry distributions{
       "distribution", "[devices] flops/upload/download/latency = {type = \"...\"}"};
 };

@@ -14,6 +14,7 @@
 
 #include "sim/core/engine.hpp"
 #include "sim/core/rng.hpp"
+#include "sim/fl/adversary.hpp"
 
 namespace ledgerfl::fl {
 
@@ -399,6 +400,9 @@ void ServerCoordinator::run(core::RunSink& sink) {
   sink.set_meta("model", L.model().name());
   sink.set_meta("num_params", static_cast<std::int64_t>(L.num_params()));
   sink.set_meta("clients", static_cast<std::int64_t>(L.num_clients()));
+  if (const Adversary* adv = L.adversary())
+    for (int k = 0; k <= static_cast<int>(adv->num_attacks()); ++k)
+      sink.set_meta(fmt::format("attack.role.{}", k), adv->role_name(k));
   if (L.dry())
     throw std::logic_error("ServerCoordinator::run: built from a dry (validation-only) document");
   core::Engine engine;
