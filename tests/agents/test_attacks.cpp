@@ -151,6 +151,26 @@ TEST_CASE("every registered attack builds with defaults, is deterministic and fi
   }
 }
 
+TEST_CASE("every key an attack reads with a default is declared in its param docs") {
+  for (const auto& e : registry().entries()) {
+    CAPTURE(e.doc.name);
+    auto doc = scenario::Document::parse("[attack]\ntype = \"" + e.doc.name + "\"\n", "t.toml");
+    const scenario::ParamView p = doc->root().table("attack");
+    registry().get(p).factory(p, 36, 10);
+    // The resolved document holds every default that was used.
+    auto resolved = scenario::Document::parse(doc->resolved_toml(), "resolved.toml");
+    const auto keys = resolved->root().table("attack").keys();
+    if (e.doc.name == "backdoor")  // the check above is not vacuous: defaults are written
+      CHECK(std::find(keys.begin(), keys.end(), "poison_fraction") != keys.end());
+    for (const auto& key : keys) {
+      if (key == "type") continue;
+      CAPTURE(key);
+      CHECK(std::any_of(e.doc.params.begin(), e.doc.params.end(),
+                        [&](const scenario::ParamDoc& d) { return d.name == key; }));
+    }
+  }
+}
+
 TEST_CASE("unknown attack names and bad parameters are positioned input errors") {
   CHECK_THROWS_WITH_AS(build("sign_flp"), doctest::Contains("sign_flip"), scenario::InputError);
   CHECK_THROWS_AS(build("sign_flip", "scale = -1\n"), scenario::InputError);
@@ -467,8 +487,9 @@ TEST_CASE("fang_trim values lie in the stated intervals against the benign direc
     const auto iv = fang_trim_interval(mean[j], w_min, w_max, 2.0);
     (mean[j] > 0 ? pos : neg)++;
     for (const auto& m : c.mine_store) {
-      CHECK(m[j] >= static_cast<float>(iv.lo) * (1 - 1e-6f) - 1e-30f);
-      CHECK(m[j] <= static_cast<float>(iv.hi) + 1e-6f * std::abs(static_cast<float>(iv.hi)));
+      // Float rounding of the drawn double may cross a bound by half an ulp.
+      CHECK(m[j] >= iv.lo - 1e-6 * std::abs(iv.lo));
+      CHECK(m[j] <= iv.hi + 1e-6 * std::abs(iv.hi));
       if (mean[j] > 0)
         CHECK(m[j] <= w_min);  // pushes the coordinate down
       else
@@ -533,10 +554,15 @@ TEST_CASE("mimic copies the benign update furthest along the top principal direc
     g[0] += a[i];
     known.push_back(g);
   }
-  CraftCase c(known, std::vector<std::vector<float>>(2, std::vector<float>(12)));
-  c.run(*build("mimic"));
-  CHECK(c.mine_store[0] == known[2]);
-  CHECK(c.mine_store[1] == known[2]);
+  // Several seeds: the power iteration's start (and the eigenvector's sign) varies with them.
+  for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+    CAPTURE(seed);
+    CraftCase c(known, std::vector<std::vector<float>>(2, std::vector<float>(12)));
+    c.in.seed = seed;
+    c.run(*build("mimic"));
+    CHECK(c.mine_store[0] == known[2]);
+    CHECK(c.mine_store[1] == known[2]);
+  }
 }
 
 TEST_CASE("neurotoxin zeroes exactly the top-ratio coordinates of the last global movement") {
