@@ -112,6 +112,19 @@ std::int32_t read_target(const scenario::ParamView& p, int classes);
 double read_poison_fraction(const scenario::ParamView& p);
 std::vector<scenario::ParamDoc> backdoor_docs();  // trigger_docs() + target + poison_fraction
 
+// Per-attack closed forms, exposed for the tests (defined in the attack's file).
+// ALIE's z from n updates and f malicious (alie.cpp).
+double alie_z(std::size_t n, std::size_t f);
+// Fang et al.'s trimmed-mean sampling interval for one coordinate (fang_trim.cpp).
+struct FangInterval {
+  double lo, hi;
+};
+FangInterval fang_trim_interval(double mean, double w_min, double w_max, double b);
+// The lambda fang_krum submits -lambda * s with, for c crafted copies (fang_krum.cpp).
+double fang_krum_lambda(Updates known, std::span<const double> s, std::size_t c);
+// The index of the benign update mimic copies (mimic.cpp).
+std::size_t mimic_choice(Updates known, std::uint64_t seed, std::int64_t round);
+
 // Writes v (double) into every update of `mine` as float.
 void write_all(std::span<const std::span<float>> mine, std::span<const double> v);
 
