@@ -7,6 +7,7 @@
 
 #include <tbb/blocked_range.h>
 #include "sim/core/parallel.hpp"
+#include "sim/fl/aggregators/aggregators.hpp"
 
 namespace ledgerfl::fl {
 
@@ -83,6 +84,19 @@ void register_builtin_aggregators(AggregatorRegistry& reg) {
       [](const scenario::ParamView&) { return std::make_unique<FedAvg>(true); });
   reg.add({"mean", "unweighted mean of client deltas", {}},
           [](const scenario::ParamView&) { return std::make_unique<FedAvg>(false); });
+  // Robust rules, one file each in sim/fl/aggregators/.
+  aggs::register_krum(reg);  // krum, multi_krum
+  aggs::register_median(reg);
+  aggs::register_trimmed_mean(reg);
+  aggs::register_bulyan(reg);
+  aggs::register_centered_clipping(reg);
+  aggs::register_norm_bound(reg);
+  aggs::register_geometric_median(reg);
+  aggs::register_foolsgold(reg);
+  aggs::register_fltrust(reg);
+  aggs::register_dnc(reg);
+  aggs::register_flame(reg);
+  aggs::register_signguard(reg);
 }
 
 }  // namespace ledgerfl::fl

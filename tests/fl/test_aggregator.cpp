@@ -37,12 +37,18 @@ TEST_CASE("every aggregator is permutation invariant to the bit") {
   for (const auto& e : f.regs.aggregators.entries()) {
     auto agg = e.factory(doc->root().table(e.doc.name));
     std::vector<float> a(dim), b(dim);
-    agg->aggregate(ups, a);
+    // FLTrust needs the server's root update; the other rules ignore it.
+    const auto root = deltas[0];
+    fl::AggregationContext ctx;
+    ctx.root_update = [&root](std::span<float> g) {
+      std::copy(root.begin(), root.end(), g.begin());
+    };
+    agg->aggregate(ups, a, ctx, nullptr);
     auto perm = ups;
     core::Rng r(2, "perm");
     r.shuffle(std::span<fl::ClientUpdate>(perm));
     std::reverse(perm.begin(), perm.end());
-    agg->aggregate(perm, b);
+    agg->aggregate(perm, b, ctx, nullptr);
     CHECK_MESSAGE(a == b, e.doc.name);
   }
 }
