@@ -482,6 +482,15 @@ std::unique_ptr<Learner> Learner::build(const ParamView& root, std::uint64_t see
   impl->server = regs.server_optimizers.get(sv, "type", "sgd").factory(sv);
   impl->adversary = Adversary::build(root, seed, impl->num_clients, impl->data->input_dim(),
                                      impl->data->num_classes(), regs.attacks);
+  {  // The rule's bound (Krum: n > 2f + 2) with the round size, checked before anything runs.
+    const auto n = static_cast<std::size_t>(
+        root.table("rounds").integer("per_round", 10, Bounds::at_least(1)));
+    const double share = impl->adversary ? impl->adversary->malicious_fraction() : 0.0;
+    const std::size_t f = impl->aggregator->configured_f(
+        static_cast<std::size_t>(std::llround(share * static_cast<double>(n))));
+    const std::string bad = impl->aggregator->check(n, f);
+    if (!bad.empty()) ag.fail(ag.has("f") ? "f" : "type", bad);
+  }
   std::size_t root_samples = 0;
   if (impl->aggregator->needs_root_update()) {
     root_samples = static_cast<std::size_t>(ag.integer("root_samples", 100, Bounds::at_least(1)));

@@ -238,3 +238,24 @@ count = 3
   CHECK(same_bits(c->sink, d->sink));
   CHECK(sum(c->sink.column("malicious_submitted")) > 0);
 }
+
+TEST_CASE("a robust rule's bound is checked with the round size and the attackers' share") {
+  auto message = [](const std::string& extra) {
+    try {
+      run_text(std::string(kBase) + extra);
+    } catch (const scenario::InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  // per_round = 10: Krum tolerates f = 3 (10 > 8), not f = 4.
+  CHECK(message("[aggregator]\ntype = \"krum\"\nf = 4\n").find("n > 2f + 2") != std::string::npos);
+  CHECK(message("[aggregator]\ntype = \"krum\"\n[[attack]]\ntype = \"sign_flip\"\nfraction = "
+                "0.4\n")
+            .find("f = 4 (the expected Byzantine count") != std::string::npos);
+  // f = 3 is admissible: the run goes (and Krum excludes all but one update per round).
+  const auto r = run_text(std::string(kBase) +
+                          "[aggregator]\ntype = \"krum\"\n[[attack]]\ntype = \"sign_flip\"\n"
+                          "fraction = 0.3\n");
+  for (double fpr : r->sink.column("detection_fpr")) CHECK(fpr > 0.5);
+}
