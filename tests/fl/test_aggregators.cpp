@@ -310,7 +310,7 @@ TEST_CASE("bound checks name the keys; a small round lowers f with a note") {
   auto krum = fx.make("krum", "f = 5\n");
   CHECK(krum.agg->configured_f(1) == 5);
   CHECK(krum.agg->check(12, 5) ==
-        "aggregator krum needs n > 2f + 2 updates: [aggregator] f = 5 with [clients] per_round = "
+        "aggregator krum needs n > 2f + 2 updates: [aggregator] f = 5 with [rounds] per_round = "
         "12; lower f or raise per_round");
   CHECK(krum.agg->check(13, 5).empty());
   auto plain = fx.make("krum");

@@ -171,7 +171,7 @@ std::string RobustAggregator::check(std::size_t n, std::size_t f) const {
       f_ ? fmt::format("[aggregator] f = {}", f)
          : fmt::format("f = {} (the expected Byzantine count; [aggregator] f overrides it)", f);
   return fmt::format(
-      "aggregator {} needs {} updates: {} with [clients] per_round = {}; lower f or raise "
+      "aggregator {} needs {} updates: {} with [rounds] per_round = {}; lower f or raise "
       "per_round",
       name_, bound_text_, fsrc, n);
 }
