@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <vector>
 
 #include "sim/fl/aggregators/aggregators.hpp"
 #include "sim/fl/aggregators/common.hpp"
@@ -73,17 +74,34 @@ std::vector<std::size_t> repeated_krum(const std::vector<double>& d, std::size_t
 }
 
 // Mean of the beta values of v closest to their median (ties: the smaller value first).
+// Deviations |x - median| are rounded to float once, and the beta-th smallest deviation r comes
+// from the branch-free select_kth (a comparator-driven std::nth_element on (deviation, value)
+// pairs measured several times slower); the values with deviation < r all enter, the ties at r
+// enter smallest first. The sum runs over v in its (deterministic) order.
 float closest_to_median_mean(std::span<float> v, std::size_t beta) {
   const std::size_t n = v.size(), h = n / 2;
-  std::nth_element(v.begin(), v.begin() + h, v.end());
+  if (beta >= n) return static_cast<float>(sum_range(v, 0, n) / static_cast<double>(n));
+  select_kth(v, h);
   double med = v[h];
   if (n % 2 == 0) med = 0.5 * (med + double(*std::max_element(v.begin(), v.begin() + h)));
-  auto closer = [med](float a, float b) {
-    const double da = std::abs(double(a) - med), db = std::abs(double(b) - med);
-    return da < db || (da == db && a < b);
-  };
-  if (beta < n) std::nth_element(v.begin(), v.begin() + (beta - 1), v.end(), closer);
-  return static_cast<float>(sum_range(v, 0, beta) / static_cast<double>(beta));
+  thread_local std::vector<float> dev, ties;
+  dev.resize(n);
+  for (std::size_t i = 0; i < n; ++i) dev[i] = static_cast<float>(std::abs(double(v[i]) - med));
+  select_kth(dev, beta - 1);
+  const float r = dev[beta - 1];
+  double sum = 0;
+  std::size_t taken = 0;
+  ties.clear();
+  for (std::size_t i = 0; i < n; ++i) {
+    const float d = static_cast<float>(std::abs(double(v[i]) - med));
+    if (d < r)
+      sum += v[i], ++taken;
+    else if (d == r)
+      ties.push_back(v[i]);
+  }
+  std::sort(ties.begin(), ties.end());
+  for (std::size_t t = 0; taken < beta && t < ties.size(); ++t) sum += ties[t], ++taken;
+  return static_cast<float>(sum / static_cast<double>(beta));
 }
 
 namespace {
@@ -101,8 +119,7 @@ class Bulyan final : public RobustAggregator {
     const std::size_t f = effective_f(c.n, ctx, report);
     const std::size_t theta = std::max<std::size_t>(1, c.n > 2 * f ? c.n - 2 * f : 1);
     const std::size_t beta = std::max<std::size_t>(1, theta > 2 * f ? theta - 2 * f : 1);
-    std::vector<float> center(c.dim);
-    coordinate_median(c.rows, center);  // a robust centre keeps G well conditioned
+    const auto center = gram_center(c.rows, c.dim);
     const auto chosen =
         repeated_krum(squared_distances(gram(c.rows, c.dim, center), c.n), c.n, f, theta);
     std::vector<const float*> rows;

@@ -41,7 +41,8 @@ std::vector<double> share_ratio(const Canonical& c, std::span<const double> used
   std::vector<double> t(c.n, 0.0);
   if (su <= 0 || sw <= 0) return t;
   for (std::size_t k = 0; k < c.n; ++k)
-    t[k] = c.weight[k] > 0 ? std::clamp((used[k] / su) / (c.weight[k] / sw), 0.0, 1.0) : 1.0;
+    t[k] = c.weight[k] > 0 ? std::clamp((used[k] / su) / (c.weight[k] / sw), 0.0, 1.0)
+                         : (used[k] > 0 ? 1.0 : 0.0);
   return t;
 }
 
