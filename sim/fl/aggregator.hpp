@@ -31,6 +31,9 @@ struct AggregationContext {
   // FLTrust's server update: trains on the root data set held by the server (or, under the
   // contract, by the validators) from `global` and writes the delta. Empty when unavailable.
   std::function<void(std::span<float>)> root_update;
+  // Whether this is the round's aggregate: stateful rules (centered clipping's centre, FoolsGold's
+  // history) learn only from it; aggregations of subsets (contribution scores) pass false.
+  bool round_result = true;
 };
 
 // Per update (in the order given): the share of FedAvg weight it kept, 0 = excluded, 1 = entered

@@ -266,6 +266,7 @@ struct Learner::Impl {
     ctx.global = global;
     if (aggregator->needs_root_update())
       ctx.root_update = [this](std::span<float> d) { root_update(d); };
+    ctx.round_result = record;
     AggregationReport report;
     aggregator->aggregate(updates, out, ctx, record ? &report : nullptr);
     if (record) {

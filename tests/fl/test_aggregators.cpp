@@ -368,6 +368,15 @@ TEST_CASE("centered_clipping: closed form of L = 2 steps, then the next round's 
   // A second call in the same round starts from the same centre.
   cc.agg->aggregate(ups, out, ctx, &rep);
   CHECK(out[0] == doctest::Approx(0.9375));
+  // An aggregation of a subset (a contribution score) does not become the next centre:
+  // round 2 starts from 0.9375 -> 0.96875 -> 0.984375, as if the subset call had not happened.
+  auto sub = ctx;
+  sub.round_result = false;
+  const std::vector<std::vector<float>> only{{10.0f}};
+  cc.agg->aggregate(as_updates(only), out, sub, nullptr);
+  ctx.round = 2;
+  cc.agg->aggregate(ups, out, ctx, &rep);
+  CHECK(out[0] == doctest::Approx(0.984375));
 }
 
 TEST_CASE("fltrust: needs the root update; trust follows the cosine") {

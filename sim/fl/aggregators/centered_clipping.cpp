@@ -51,7 +51,7 @@ class CenteredClipping final : public RobustAggregator {
       rows.back() = v.data();
     }
     std::copy(v.begin(), v.end(), out.begin());
-    last_ = v;
+    if (ctx.round_result) last_ = v;  // subsets (contribution scores) do not move the centre
     set_trust(c, clip, report);
   }
 

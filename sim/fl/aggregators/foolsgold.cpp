@@ -58,7 +58,20 @@ class FoolsGold final : public RobustAggregator {
                  const AggregationContext& ctx, AggregationReport* report) const override {
     const Canonical c = canonical(updates);
     std::vector<const float*> h = c.rows;
-    if (history_) {
+    std::vector<std::vector<float>> with_round;  // a subset's view: history + this delta
+    if (history_ && !ctx.round_result) {
+      // An aggregation of a subset (contribution scores) reads the history without adding to it.
+      with_round.resize(c.n);
+      for (std::size_t k = 0; k < c.n; ++k) {
+        with_round[k].assign(c.rows[k], c.rows[k] + c.dim);
+        auto it = hist_.find(updates[c.given[k]].client);
+        if (it != hist_.end() && it->second.sum.size() == c.dim && it->second.round != ctx.round)
+          for (std::size_t i = 0; i < c.dim; ++i) with_round[k][i] += it->second.sum[i];
+        else if (it != hist_.end() && it->second.sum.size() == c.dim)
+          with_round[k] = it->second.sum;
+        h[k] = with_round[k].data();
+      }
+    } else if (history_) {
       // A client's history adds its delta once per round (repeated calls of one round, e.g. on
       // subsets for contribution scores, see the same history).
       for (std::size_t k = 0; k < c.n; ++k) {
