@@ -10,6 +10,7 @@
 #include <numeric>
 #include <set>
 #include <stdexcept>
+#include <tuple>
 #include <unordered_map>
 
 #include <fmt/core.h>
@@ -137,6 +138,14 @@ class Bft final : public BftConsensus {
   bool gossips_blocks() const override { return false; }
   const std::vector<std::uint32_t>& decisions(NodeId v) const override { return vals_[v].decided; }
   bool is_byzantine(NodeId v) const override { return byz_[v] != 0; }
+  void add_byzantine(NodeId v) override {
+    if (v >= n_)
+      throw std::invalid_argument("byzantine id " + std::to_string(v) + " is not a validator");
+    byz_[v] = 1;
+  }
+  void on_evidence(std::function<void(const DuplicateVoteEvidence&)> f) override {
+    evidence_obs_ = std::move(f);
+  }
   std::uint64_t safety_violations() const override { return violations_; }
   std::int64_t voting_power(NodeId v) const override { return power_[v]; }
   const CommitCertificate* certificate(std::uint32_t b) const override {
@@ -184,6 +193,7 @@ class Bft final : public BftConsensus {
     if (m.kind == kMsgCommit) {
       const auto b = static_cast<std::uint32_t>(m.b);
       if (b >= certified_.size() || !certified_[b]) return;
+      check_certificate(at, b);
       if (h == s.height && valid_block(at, b, h)) {
         decide(at, b);
       } else if (h > s.height) {
@@ -207,7 +217,7 @@ class Bft final : public BftConsensus {
       rs.pol_round = static_cast<std::int64_t>(m.c >> 32) - 1;
       if (byz_[at]) byz_react(at, h, r, rs.proposal);
     } else {
-      record_vote(rs, m.kind, from, static_cast<std::uint32_t>(m.c));
+      record_vote(rs, m.kind, from, static_cast<std::uint32_t>(m.c), at, h, r);
     }
     if (h == s.height) process(at);
   }
@@ -238,9 +248,13 @@ class Bft final : public BftConsensus {
     return rs;
   }
 
-  void record_vote(RoundState& rs, std::uint16_t kind, NodeId from, std::uint32_t value) {
+  void record_vote(RoundState& rs, std::uint16_t kind, NodeId from, std::uint32_t value, NodeId at,
+                   std::int64_t h, std::int64_t r) {
     auto& slot = kind == kMsgPrevote ? rs.prevote[from] : rs.precommit[from];
-    if (slot != kUnset) return;  // first vote counts; a different second one is evidence
+    if (slot != kUnset) {  // first vote counts; a different second one is evidence
+      if (slot != value) report(at, from, h, r, kind, slot, value);
+      return;
+    }
     slot = value;
     (kind == kMsgPrevote ? rs.prevotes : rs.precommits).add(value, power_[from]);
   }
@@ -369,7 +383,7 @@ class Bft final : public BftConsensus {
       byz_vote(v, kind, s.height, s.round);
       return;
     }
-    record_vote(round_state(v, s.height, s.round), kind, v, value);
+    record_vote(round_state(v, s.height, s.round), kind, v, value, v, s.height, s.round);
     const net::Message m = make(v, kind, s.height, s.round, value, o_.vote_bytes);
     for (NodeId to = 0; to < n_; ++to)
       if (to != v) ctx_.net.send(v, to, m);
@@ -507,9 +521,40 @@ class Bft final : public BftConsensus {
       if (rs.precommit[x] == rs.proposal) it->second.voters.push_back(x);
   }
 
+  // Duplicate-vote evidence held by honest validator `at` (once per offence and holder).
+  void report(NodeId at, NodeId offender, std::int64_t h, std::int64_t r, std::uint16_t kind,
+              std::uint32_t first, std::uint32_t second) {
+    if (byz_[at] || offender == at) return;
+    if (!reported_.insert({at, offender, h, r, kind}).second) return;
+    if (evidence_obs_)
+      evidence_obs_(
+          DuplicateVoteEvidence{offender, at, h, r, kind, first, second, ctx_.engine.now()});
+  }
+
+  // A commit certificate for b (what a catch-up commit or the next block's LastCommit carries)
+  // against the precommits `at` received itself at b's height: a voter whose precommit there
+  // named another block (or nil) signed two precommits in one round.
+  void check_certificate(NodeId at, std::uint32_t b) {
+    if (byz_[at]) return;
+    const auto c = certs_.find(b);
+    if (c == certs_.end()) return;
+    const CommitCertificate& cert = c->second;
+    Validator& s = vals_[at];
+    const auto hv = s.votes.find(cert.height);
+    if (hv == s.votes.end()) return;
+    const auto rv = hv->second.find(cert.round);
+    if (rv == hv->second.end() || rv->second.precommit.empty()) return;
+    for (NodeId x : cert.voters) {
+      const std::uint32_t mine = rv->second.precommit[x];
+      if (mine != kUnset && mine != b)
+        report(at, x, cert.height, cert.round, kMsgPrecommit, mine, b);
+    }
+  }
+
   void decide(NodeId v, std::uint32_t b) {
     Validator& s = vals_[v];
     const std::int64_t h = s.height;
+    check_certificate(v, b);
     s.decided.push_back(b);
     if (!byz_[v]) {
       if (static_cast<std::int64_t>(first_decision_.size()) <= h) {
@@ -596,6 +641,9 @@ class Bft final : public BftConsensus {
   std::map<std::pair<std::int64_t, std::int64_t>, std::pair<std::uint32_t, std::uint32_t>>
       byz_blocks_;
   std::uint64_t violations_ = 0, rounds_ = 0, rounds_reported_ = 0, max_height_ = 0;
+  std::function<void(const DuplicateVoteEvidence&)> evidence_obs_;
+  // (holder, offender, height, round, vote type) already reported.
+  std::set<std::tuple<NodeId, NodeId, std::int64_t, std::int64_t, std::uint16_t>> reported_;
 };
 
 }  // namespace
