@@ -143,6 +143,8 @@ class Bft final : public BftConsensus {
       throw std::invalid_argument("byzantine id " + std::to_string(v) + " is not a validator");
     byz_[v] = 1;
   }
+  void set_relay_votes(bool on) override { o_.relay_votes = on; }
+  bool relays_votes() const override { return o_.relay_votes; }
   void on_evidence(std::function<void(const DuplicateVoteEvidence&)> f) override {
     evidence_obs_ = std::move(f);
   }
@@ -201,8 +203,9 @@ class Bft final : public BftConsensus {
       }
       return;
     }
-    if (h < s.height) {  // the sender lags behind: help it catch up
-      send_catchup(at, from, h);
+    const bool relayed = (m.c >> 63) != 0;  // a vote forwarded by another validator
+    if (h < s.height) {                     // the sender lags behind: help it catch up
+      if (!relayed) send_catchup(at, from, h);
       return;
     }
     const auto r = static_cast<std::int64_t>(m.b);
@@ -217,7 +220,13 @@ class Bft final : public BftConsensus {
       rs.pol_round = static_cast<std::int64_t>(m.c >> 32) - 1;
       if (byz_[at]) byz_react(at, h, r, rs.proposal);
     } else {
-      record_vote(rs, m.kind, from, static_cast<std::uint32_t>(m.c), at, h, r);
+      const bool fresh = record_vote(rs, m.kind, from, static_cast<std::uint32_t>(m.c), at, h, r);
+      if (fresh && o_.relay_votes && !byz_[at] && from != at) {
+        net::Message f = m;
+        f.c = m.c | (std::uint64_t{1} << 63);
+        for (NodeId to = 0; to < n_; ++to)
+          if (to != at && to != from) ctx_.net.send(at, to, f);
+      }
     }
     if (h == s.height) process(at);
   }
@@ -248,15 +257,17 @@ class Bft final : public BftConsensus {
     return rs;
   }
 
-  void record_vote(RoundState& rs, std::uint16_t kind, NodeId from, std::uint32_t value, NodeId at,
+  // Returns whether the vote is new (the first of `from` for this round and type).
+  bool record_vote(RoundState& rs, std::uint16_t kind, NodeId from, std::uint32_t value, NodeId at,
                    std::int64_t h, std::int64_t r) {
     auto& slot = kind == kMsgPrevote ? rs.prevote[from] : rs.precommit[from];
     if (slot != kUnset) {  // first vote counts; a different second one is evidence
       if (slot != value) report(at, from, h, r, kind, slot, value);
-      return;
+      return false;
     }
     slot = value;
     (kind == kMsgPrevote ? rs.prevotes : rs.precommits).add(value, power_[from]);
+    return true;
   }
 
   bool valid_block(NodeId v, std::uint32_t b, std::int64_t h) const {
@@ -703,6 +714,9 @@ void register_bft(ConsensusRegistry& r) {
           {"rebroadcast", "duration", "5s", "s", "re-send current votes after this long stuck"},
           {"voting_power", "list<int>", "[] (1 each)", "", "voting power per validator"},
           {"byzantine", "list<int>", "[]", "", "ids of equivocating validators"},
+          {"relay_votes", "bool", "false", "",
+           "honest validators forward each vote they first receive to all others (vote "
+           "gossip; conflicting votes then meet: duplicate-vote evidence)"},
           {"vote_bytes", "size", "160", "bytes", "size of a signed vote"},
           {"proposal_overhead", "size", "200", "bytes", "proposal size beyond the block"}}},
         [](const scenario::ParamView& p, ChainContext& ctx) {
@@ -721,6 +735,7 @@ void register_bft(ConsensusRegistry& r) {
                                        B::between(0, ctx.net.validators() - 1.0)))
             o.byzantine.push_back(static_cast<NodeId>(b));
           reject_all_byzantine(p, o.byzantine, ctx.net.validators());
+          o.relay_votes = p.boolean("relay_votes", false);
           o.vote_bytes = p.size("vote_bytes", 160);
           o.proposal_overhead = p.size("proposal_overhead", 200);
           try {

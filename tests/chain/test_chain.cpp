@@ -575,13 +575,15 @@ struct EvidenceRun {
 // A BFT run whose equivocators are set by BftOptions::byzantine (`via_options`) or by
 // add_byzantine after construction (how the learning contract sets them).
 EvidenceRun run_bft_evidence(std::uint32_t n, const std::vector<net::NodeId>& byz,
-                             std::uint64_t seed, bool via_options) {
+                             std::uint64_t seed, bool via_options, bool relay = false,
+                             std::uint64_t* violations = nullptr) {
   auto s = spec(n, net::complete_graph(n), 60.0, 1e8);
   s.options.latency.kind = net::LatencyKind::kLognormal;
   s.options.latency.sigma = 1.0;
   s.options.latency.jitter = SimTime::ms(50);
   BftOptions o;
   if (via_options) o.byzantine = byz;
+  o.relay_votes = relay;
   BftConsensus* bft = nullptr;
   EvidenceRun r;
   ChainSimulation sim(
@@ -598,6 +600,7 @@ EvidenceRun run_bft_evidence(std::uint32_t n, const std::vector<net::NodeId>& by
   core::MemorySink sink;
   sim.run(sink);
   for (net::NodeId v = 0; v < n; ++v) r.decisions.push_back(bft->decisions(v));
+  if (violations) *violations = bft->safety_violations();
   return r;
 }
 
@@ -671,4 +674,25 @@ TEST_CASE("proposer filter: a censoring proposer leaves transactions in the memp
   const std::uint32_t b4 = l.build_block(b3, 1, SimTime::s(4));
   REQUIRE(l.tree.at(b4).txs.size() == 1);
   CHECK(l.txs[l.tree.at(b4).txs[0]].sender == 7u);
+}
+
+TEST_CASE("BFT vote relay: an equivocator's split votes meet at honest validators") {
+  // 16 validators, one equivocator: its proposals split the honest validators 8 / 7, no block
+  // reaches a quorum, so no certificate exposes it; only relayed votes do.
+  for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+    CAPTURE(seed);
+    std::uint64_t violations = 1;
+    EvidenceRun quiet = run_bft_evidence(16, {7}, seed, true, false);
+    EvidenceRun relay = run_bft_evidence(16, {7}, seed, true, true, &violations);
+    CHECK(quiet.evidence.empty());
+    REQUIRE(!relay.evidence.empty());
+    for (const DuplicateVoteEvidence& e : relay.evidence) {
+      CHECK(e.offender == 7);
+      CHECK(e.holder != 7);
+    }
+    CHECK(violations == 0);
+    CHECK(relay.decisions[0].size() > 10);
+  }
+  // Relay on, nobody equivocating: no evidence.
+  CHECK(run_bft_evidence(7, {}, 5, true, true).evidence.empty());
 }
