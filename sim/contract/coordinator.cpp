@@ -382,6 +382,9 @@ ContractCoordinator::ContractCoordinator(const ParamView& root, std::uint64_t se
       o_.equivocating[static_cast<std::size_t>(v)] = 1;
       bft_->add_byzantine(static_cast<net::NodeId>(v));
     }
+    // Equivocators' conflicting votes reach different honest validators; votes gossiped on
+    // (CometBFT's reactor) let them meet, so their evidence is found at any height.
+    if (!ids.empty()) bft_->set_relay_votes(true);
     if (bft_ && !ids.empty()) {
       std::size_t byz = 0;
       for (std::uint32_t v = 0; v < V_; ++v) byz += bft_->is_byzantine(v);

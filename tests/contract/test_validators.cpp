@@ -199,7 +199,7 @@ TEST_CASE("equivocate: evidence against every double-signer only, slashed once p
   CHECK(sum(s->column("equivocation_slashed")) == expect);
   check_supply(*s, 30 * 150 + 4 * 1000);
   // The same double-signing through chain.consensus.byzantine is slashed the same way.
-  auto b = run(kScenario, {"chain.consensus.byzantine=[3]"});
+  auto b = run(kScenario, {"chain.consensus.byzantine=[3]", "chain.consensus.relay_votes=true"});
   CHECK(sum(b->column("equivocation_slashed")) == sum(s->column("equivocation_slashed")));
   // Without equivocation there is no evidence.
   auto h = run(kScenario);
