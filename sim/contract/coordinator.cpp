@@ -1315,7 +1315,9 @@ void ContractCoordinator::finish_summary() {
   std::vector<std::string> roles;
   std::vector<Amount> rewards, slashes;
   for (std::size_t v = 0; v < V_; ++v) {
-    roles.push_back(std::string(role_name(o_.roles[v])));
+    // An equivocator's profit apart (its contract role is still honest, lazy or malicious).
+    roles.push_back(o_.equivocating[v] ? std::string("equivocating")
+                                       : std::string(role_name(o_.roles[v])));
     rewards.push_back(reward_sum_[N_ + v]);
     slashes.push_back(slash_sum_[N_ + v]);
   }
