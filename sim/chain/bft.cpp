@@ -10,6 +10,7 @@
 #include <numeric>
 #include <set>
 #include <stdexcept>
+#include <tuple>
 #include <unordered_map>
 
 #include <fmt/core.h>
@@ -137,6 +138,16 @@ class Bft final : public BftConsensus {
   bool gossips_blocks() const override { return false; }
   const std::vector<std::uint32_t>& decisions(NodeId v) const override { return vals_[v].decided; }
   bool is_byzantine(NodeId v) const override { return byz_[v] != 0; }
+  void add_byzantine(NodeId v) override {
+    if (v >= n_)
+      throw std::invalid_argument("byzantine id " + std::to_string(v) + " is not a validator");
+    byz_[v] = 1;
+  }
+  void set_relay_votes(bool on) override { o_.relay_votes = on; }
+  bool relays_votes() const override { return o_.relay_votes; }
+  void on_evidence(std::function<void(const DuplicateVoteEvidence&)> f) override {
+    evidence_obs_ = std::move(f);
+  }
   std::uint64_t safety_violations() const override { return violations_; }
   std::int64_t voting_power(NodeId v) const override { return power_[v]; }
   const CommitCertificate* certificate(std::uint32_t b) const override {
@@ -184,6 +195,7 @@ class Bft final : public BftConsensus {
     if (m.kind == kMsgCommit) {
       const auto b = static_cast<std::uint32_t>(m.b);
       if (b >= certified_.size() || !certified_[b]) return;
+      check_certificate(at, b);
       if (h == s.height && valid_block(at, b, h)) {
         decide(at, b);
       } else if (h > s.height) {
@@ -191,8 +203,9 @@ class Bft final : public BftConsensus {
       }
       return;
     }
-    if (h < s.height) {  // the sender lags behind: help it catch up
-      send_catchup(at, from, h);
+    const bool relayed = (m.c >> 63) != 0;  // a vote forwarded by another validator
+    if (h < s.height) {                     // the sender lags behind: help it catch up
+      if (!relayed) send_catchup(at, from, h);
       return;
     }
     const auto r = static_cast<std::int64_t>(m.b);
@@ -207,7 +220,13 @@ class Bft final : public BftConsensus {
       rs.pol_round = static_cast<std::int64_t>(m.c >> 32) - 1;
       if (byz_[at]) byz_react(at, h, r, rs.proposal);
     } else {
-      record_vote(rs, m.kind, from, static_cast<std::uint32_t>(m.c));
+      const bool fresh = record_vote(rs, m.kind, from, static_cast<std::uint32_t>(m.c), at, h, r);
+      if (fresh && o_.relay_votes && !byz_[at] && from != at) {
+        net::Message f = m;
+        f.c = m.c | (std::uint64_t{1} << 63);
+        for (NodeId to = 0; to < n_; ++to)
+          if (to != at && to != from) ctx_.net.send(at, to, f);
+      }
     }
     if (h == s.height) process(at);
   }
@@ -238,11 +257,17 @@ class Bft final : public BftConsensus {
     return rs;
   }
 
-  void record_vote(RoundState& rs, std::uint16_t kind, NodeId from, std::uint32_t value) {
+  // Returns whether the vote is new (the first of `from` for this round and type).
+  bool record_vote(RoundState& rs, std::uint16_t kind, NodeId from, std::uint32_t value, NodeId at,
+                   std::int64_t h, std::int64_t r) {
     auto& slot = kind == kMsgPrevote ? rs.prevote[from] : rs.precommit[from];
-    if (slot != kUnset) return;  // first vote counts; a different second one is evidence
+    if (slot != kUnset) {  // first vote counts; a different second one is evidence
+      if (slot != value) report(at, from, h, r, kind, slot, value);
+      return false;
+    }
     slot = value;
     (kind == kMsgPrevote ? rs.prevotes : rs.precommits).add(value, power_[from]);
+    return true;
   }
 
   bool valid_block(NodeId v, std::uint32_t b, std::int64_t h) const {
@@ -369,7 +394,7 @@ class Bft final : public BftConsensus {
       byz_vote(v, kind, s.height, s.round);
       return;
     }
-    record_vote(round_state(v, s.height, s.round), kind, v, value);
+    record_vote(round_state(v, s.height, s.round), kind, v, value, v, s.height, s.round);
     const net::Message m = make(v, kind, s.height, s.round, value, o_.vote_bytes);
     for (NodeId to = 0; to < n_; ++to)
       if (to != v) ctx_.net.send(v, to, m);
@@ -507,9 +532,40 @@ class Bft final : public BftConsensus {
       if (rs.precommit[x] == rs.proposal) it->second.voters.push_back(x);
   }
 
+  // Duplicate-vote evidence held by honest validator `at` (once per offence and holder).
+  void report(NodeId at, NodeId offender, std::int64_t h, std::int64_t r, std::uint16_t kind,
+              std::uint32_t first, std::uint32_t second) {
+    if (byz_[at] || offender == at) return;
+    if (!reported_.insert({at, offender, h, r, kind}).second) return;
+    if (evidence_obs_)
+      evidence_obs_(
+          DuplicateVoteEvidence{offender, at, h, r, kind, first, second, ctx_.engine.now()});
+  }
+
+  // A commit certificate for b (what a catch-up commit or the next block's LastCommit carries)
+  // against the precommits `at` received itself at b's height: a voter whose precommit there
+  // named another block (or nil) signed two precommits in one round.
+  void check_certificate(NodeId at, std::uint32_t b) {
+    if (byz_[at]) return;
+    const auto c = certs_.find(b);
+    if (c == certs_.end()) return;
+    const CommitCertificate& cert = c->second;
+    Validator& s = vals_[at];
+    const auto hv = s.votes.find(cert.height);
+    if (hv == s.votes.end()) return;
+    const auto rv = hv->second.find(cert.round);
+    if (rv == hv->second.end() || rv->second.precommit.empty()) return;
+    for (NodeId x : cert.voters) {
+      const std::uint32_t mine = rv->second.precommit[x];
+      if (mine != kUnset && mine != b)
+        report(at, x, cert.height, cert.round, kMsgPrecommit, mine, b);
+    }
+  }
+
   void decide(NodeId v, std::uint32_t b) {
     Validator& s = vals_[v];
     const std::int64_t h = s.height;
+    check_certificate(v, b);
     s.decided.push_back(b);
     if (!byz_[v]) {
       if (static_cast<std::int64_t>(first_decision_.size()) <= h) {
@@ -596,6 +652,9 @@ class Bft final : public BftConsensus {
   std::map<std::pair<std::int64_t, std::int64_t>, std::pair<std::uint32_t, std::uint32_t>>
       byz_blocks_;
   std::uint64_t violations_ = 0, rounds_ = 0, rounds_reported_ = 0, max_height_ = 0;
+  std::function<void(const DuplicateVoteEvidence&)> evidence_obs_;
+  // (holder, offender, height, round, vote type) already reported.
+  std::set<std::tuple<NodeId, NodeId, std::int64_t, std::int64_t, std::uint16_t>> reported_;
 };
 
 }  // namespace
@@ -655,6 +714,9 @@ void register_bft(ConsensusRegistry& r) {
           {"rebroadcast", "duration", "5s", "s", "re-send current votes after this long stuck"},
           {"voting_power", "list<int>", "[] (1 each)", "", "voting power per validator"},
           {"byzantine", "list<int>", "[]", "", "ids of equivocating validators"},
+          {"relay_votes", "bool", "false", "",
+           "honest validators forward each vote they first receive to all others (vote "
+           "gossip; conflicting votes then meet: duplicate-vote evidence)"},
           {"vote_bytes", "size", "160", "bytes", "size of a signed vote"},
           {"proposal_overhead", "size", "200", "bytes", "proposal size beyond the block"}}},
         [](const scenario::ParamView& p, ChainContext& ctx) {
@@ -673,6 +735,7 @@ void register_bft(ConsensusRegistry& r) {
                                        B::between(0, ctx.net.validators() - 1.0)))
             o.byzantine.push_back(static_cast<NodeId>(b));
           reject_all_byzantine(p, o.byzantine, ctx.net.validators());
+          o.relay_votes = p.boolean("relay_votes", false);
           o.vote_bytes = p.size("vote_bytes", 160);
           o.proposal_overhead = p.size("proposal_overhead", 200);
           try {

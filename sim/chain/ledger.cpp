@@ -171,12 +171,17 @@ bool Mempool::remove(std::uint32_t tx, const std::vector<Transaction>& store) {
 }
 
 std::vector<std::uint32_t> Mempool::take(std::int64_t gas_limit, std::int64_t byte_limit,
-                                         const std::vector<Transaction>& store) {
+                                         const std::vector<Transaction>& store,
+                                         const std::function<bool(std::uint32_t)>& leave_out) {
   std::vector<std::uint32_t> out;
   std::int64_t gas = 0, bytes = 0;
   int misfits = 0;
   for (auto it = order_.begin(); it != order_.end() && misfits < 64;) {
     const Transaction& t = store[it->tx];
+    if (leave_out && leave_out(it->tx)) {
+      ++it;
+      continue;
+    }
     if (gas + t.gas <= gas_limit && bytes + t.size <= byte_limit) {
       gas += t.gas;
       bytes += t.size;
@@ -220,7 +225,11 @@ std::uint32_t Ledger::build_block(std::uint32_t parent, std::uint32_t proposer, 
   if (workload_) workload_->advance_to(now, *this);
   Block b;
   b.parent = parent;
-  b.txs = pool.take(limits_.gas_limit, limits_.max_bytes - limits_.header_bytes, txs);
+  if (proposer_filter_)
+    b.txs = pool.take(limits_.gas_limit, limits_.max_bytes - limits_.header_bytes, txs,
+                      [&](std::uint32_t t) { return proposer_filter_(proposer, txs[t]); });
+  else
+    b.txs = pool.take(limits_.gas_limit, limits_.max_bytes - limits_.header_bytes, txs);
   std::vector<Hash> leaves;
   leaves.reserve(b.txs.size());
   b.header.bytes = limits_.header_bytes;

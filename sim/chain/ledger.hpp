@@ -147,9 +147,11 @@ class Mempool {
   bool contains(std::uint32_t tx) const { return tx < in_.size() && in_[tx]; }
   std::size_t size() const { return order_.size(); }
   // Takes the best-paying transactions that fit both limits; a transaction that does not fit
-  // is skipped (it stays) and the scan stops after 64 consecutive misfits.
+  // is skipped (it stays) and the scan stops after 64 consecutive misfits. A transaction that
+  // `leave_out` rejects stays too and is not counted as a misfit.
   std::vector<std::uint32_t> take(std::int64_t gas_limit, std::int64_t byte_limit,
-                                  const std::vector<Transaction>& store);
+                                  const std::vector<Transaction>& store,
+                                  const std::function<bool(std::uint32_t tx)>& leave_out = nullptr);
 
  private:
   struct Key {
@@ -185,6 +187,11 @@ class Ledger {
   // An application state (the learning contract's digest) that each new header commits to:
   // state_digest = SHA-256(generic digest || app state), the app state as of block building.
   void set_app_state(std::function<Hash()> f) { app_state_ = std::move(f); }
+  // A proposer-side transaction filter (the application's, e.g. a censoring validator): when
+  // `proposer` builds a block, every mempool transaction for which it returns true is left out
+  // and stays in the mempool for a later proposer. The chain knows nothing of why.
+  using ProposerFilter = std::function<bool(std::uint32_t proposer, const Transaction& tx)>;
+  void set_proposer_filter(ProposerFilter f) { proposer_filter_ = std::move(f); }
   // Adds a transaction (hash computed here) to the store and the mempool; returns its index.
   std::uint32_t submit(Transaction t);
   // Builds a block on `parent` from the mempool at time `now` (the workload first generates
@@ -200,6 +207,7 @@ class Ledger {
   BlockLimits limits_;
   Workload* workload_ = nullptr;
   std::function<Hash()> app_state_;
+  ProposerFilter proposer_filter_;
   std::vector<std::uint32_t> unresolved_;  // non-canonical blocks not yet known stale
   std::uint64_t stale_ = 0;
 };

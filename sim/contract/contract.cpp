@@ -40,6 +40,8 @@ Hash call_hash(const Call& c) {
       .u64(c.proposal)
       .u64(c.yes ? 1 : 0)
       .i64(c.voting_rounds);
+  // Evidence fields only for evidence calls (the other calls' hashes stay what they were).
+  if (c.op == Op::kEvidence) e.u64(c.offender).i64(c.height);
   Hash h = e.digest();
   if (!c.key.empty() || !c.value.empty()) {
     std::vector<std::uint8_t> b(h.begin(), h.end());
@@ -114,12 +116,13 @@ void LearningContract::set_report(std::int64_t round, RoundReport report) {
   reports_[round] = std::move(report);
 }
 
-void LearningContract::slash(Account a, double fraction) {
+Amount LearningContract::slash(Account a, double fraction) {
   const Amount before_burn = tokens_.burned();
   const Amount x = tokens_.slash(a, fraction, params_.slash_to);
   book_.slashed += x;
   book_.burned += tokens_.burned() - before_burn;
   if (x > 0) book_.slashes.emplace_back(a, x);
+  return x;
 }
 
 void LearningContract::apply(const Call& c, core::SimTime t) {
@@ -179,6 +182,21 @@ void LearningContract::apply(const Call& c, core::SimTime t) {
     case Op::kGovVote:
       gov_.vote(c.proposal, a, c.yes, tokens_.bonded(a), round_);
       return;
+    case Op::kEvidence: {
+      // Duplicate-vote evidence, submitted by a validator against another: the offender's bond
+      // is slashed by slash_equivocation once per (validator, height), however many votes or
+      // holders the evidence names (CometBFT: one DuplicateVoteEvidence per height is punished).
+      const auto is_validator = [&](Account x) {
+        return x >= params_.clients && x < params_.clients + params_.validators;
+      };
+      if (!is_validator(a) || !is_validator(c.offender) || a == c.offender || c.height <= 0) return;
+      const auto [it, fresh] = equivocations_.try_emplace({c.offender, c.height}, 0);
+      if (!fresh) return;
+      it->second = slash(c.offender, params_.slash_equivocation);
+      book_.equivocation_slashed += it->second;
+      ++book_.evidence_accepted;
+      return;
+    }
   }
 }
 

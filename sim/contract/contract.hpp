@@ -72,6 +72,8 @@ struct Call {
   bool yes = false;                // gov_vote
   std::string key, value;          // propose
   std::int64_t voting_rounds = 0;  // propose
+  Account offender = 0;            // evidence: the equivocating validator's account
+  std::int64_t height = 0;         // evidence: the chain height of the double-signed votes
 };
 Hash call_hash(const Call& c);
 
@@ -90,6 +92,7 @@ struct ContractParams {
   std::int64_t unbonding_rounds = 2;                   // unbond delay in rounds
   double slash_dissent = 0.1;                          // fraction of stake
   double slash_unavailable = 0.1;
+  double slash_equivocation = 0.5;  // of a validator's bond, once per (validator, height)
   economy::SlashTo slash_to = economy::SlashTo::kBurn;
   Amount reward_per_round = 1000;  // governable: minted each finalized round
   double reward_decay = 0.0;       // geometric decay per round
@@ -173,6 +176,8 @@ class LearningContract {
   struct RoundBook {
     Amount minted = 0, burned = 0, rewards_paid = 0, slashed = 0;
     std::int64_t rejected = 0, unavailable = 0;
+    Amount equivocation_slashed = 0;  // by evidence transactions
+    std::int64_t evidence_accepted = 0;
     std::vector<std::pair<Account, Amount>> rewards;  // (account, amount) of this round
     std::vector<std::pair<Account, Amount>> slashes;
     std::vector<std::pair<Account, double>> scores;
@@ -180,6 +185,10 @@ class LearningContract {
   RoundBook take_book();
   std::int64_t finalized_rounds() const { return finalized_rounds_; }
   std::int64_t failed_rounds() const { return failed_rounds_; }
+  // Equivocation offences slashed so far: (validator account, height) -> amount slashed.
+  const std::map<std::pair<Account, std::int64_t>, Amount>& equivocations() const {
+    return equivocations_;
+  }
   std::int64_t pending_registrations = 0;  // registrations submitted but not yet executed
 
   // Quorum rule, public for tests: does `for_hash` of `total` committee stake finalize?
@@ -194,7 +203,7 @@ class LearningContract {
   void open_round(const Hash& randomness, core::SimTime t);
   void close_round(const Hash& randomness, core::SimTime t);
   void finalize(bool failed, const Hash& result, core::SimTime t);
-  void slash(Account a, double fraction);
+  Amount slash(Account a, double fraction);
   void enact(const economy::Proposal& p);
 
   ContractParams params_;
@@ -216,6 +225,7 @@ class LearningContract {
   std::map<Account, Hash> votes_;
   std::map<std::int64_t, RoundReport> reports_;
   std::int64_t finalized_rounds_ = 0, failed_rounds_ = 0;
+  std::map<std::pair<Account, std::int64_t>, Amount> equivocations_;
   Hash digest_{};
   RoundBook book_;
 };

@@ -23,12 +23,15 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/core.h>
 
 #include "models/data/dataset.hpp"
 #include "sim/agents/device.hpp"
+#include "sim/chain/bft.hpp"
 #include "sim/chain/simulation.hpp"
 #include "sim/contract/contract.hpp"
 #include "sim/economy/summary.hpp"
@@ -70,14 +73,26 @@ struct Options {
   std::unique_ptr<agents::Distribution> stake;
   Amount validator_stake = 10'000;
   Amount requester_balance = 0;
-  double leave_after_submit = 0.0;  // a client goes offline after submitting (off-chain
-                                    // availability); keyed draw per (client, round)
-  double validator_flops = 1e11;    // a committee member's aggregation speed (FLOP/s)
-  std::int64_t gas_price = 20;      // fee per gas of contract transactions (mempool priority)
-  bool record_updates = false;      // write every included update's bytes to /contract/updates
-  std::vector<Role> roles;          // per validator
+  double leave_after_submit = 0.0;   // a client goes offline after submitting (off-chain
+                                     // availability); keyed draw per (client, round)
+  double validator_flops = 1e11;     // a committee member's aggregation speed (FLOP/s)
+  std::int64_t gas_price = 20;       // fee per gas of contract transactions (mempool priority)
+  bool record_updates = false;       // write every included update's bytes to /contract/updates
+  std::vector<Role> roles;           // per validator
+  std::vector<std::uint8_t> censor;  // per validator: leaves out censored submissions
+  std::vector<std::uint8_t> censored_client;  // per client: its submissions are censored
+  std::vector<std::uint8_t> equivocating;     // per validator: made byzantine in the BFT engine
+  // validation = "vote" (VBFL, Chen et al. 2021; BlockDFL, Qin et al. 2024): each committee
+  // member votes accept/reject on every included update from its own held-out rows.
+  bool validation_vote = false;
+  double validation_threshold = 0.5;          // accept share of the committee's votes needed
+  double validation_tolerance = 0.02;         // accept if acc(global + delta) >= acc(global) - this
+  std::size_t validation_vote_samples = 500;  // rows per committee member
   std::unique_ptr<economy::ContributionScore> score;
   std::vector<ScriptedProposal> proposals;
+  // Sybil economics: [[attack]] k's stake_budget (-1 = none); its identities share it at
+  // genesis, floor(budget / identities) each, instead of drawing contract.stake.
+  std::vector<Amount> stake_budget;
 };
 
 // One participant's round.
@@ -86,6 +101,7 @@ struct Participant {
   std::size_t slot = static_cast<std::size_t>(-1);  // in the learner's batch; -1 = not training
   bool offline = false, crashed = false, submitted = false, included = false;
   bool available = true, departed = false;
+  bool rejected = false;  // validation = "vote": the committee's vote left it out
   double t_download = kNaN, t_trained = kNaN, t_uploaded = kNaN, t_executed = kNaN;
   Hash commitment{};
   Hash tx_hash{};                    // of its submit_update transaction
@@ -197,13 +213,31 @@ class ContractCoordinator final : public fl::Coordinator, public net::Receiver {
   std::uint32_t blocks_at_open_ = 1;            // genesis is no round's
   std::vector<Amount> reward_sum_, slash_sum_;  // per account, over the run
   std::chrono::steady_clock::time_point wall0_;
-  double sha_seconds_ = 0, sha_bytes_ = 0;   // wall clock of the commitments (not a result)
-  core::TableSink* commit_table_ = nullptr;  // /contract/commitments
-  core::TableSink* update_table_ = nullptr;  // /contract/updates (record_updates)
-  core::TableSink* state_table_ = nullptr;   // /contract/state
+  double sha_seconds_ = 0, sha_bytes_ = 0;     // wall clock of the commitments (not a result)
+  core::TableSink* commit_table_ = nullptr;    // /contract/commitments
+  core::TableSink* update_table_ = nullptr;    // /contract/updates (record_updates)
+  core::TableSink* state_table_ = nullptr;     // /contract/state
+  core::TableSink* evidence_table_ = nullptr;  // /contract/evidence (with a BFT consensus)
   std::int64_t commit_rows_ = 0;
   std::uint32_t state_written_ = 1;  // blocks whose app state is recorded (genesis: none)
   std::unordered_map<std::uint64_t, Hash> tx_hash_of_;  // pending submissions: nonce -> tx hash
+  std::unordered_set<std::uint64_t> censored_seen_;     // submissions a censor left out (nonces)
+  std::int64_t censored_round_ = 0;                     // first left out in this round's row
+  bool censors(std::uint32_t proposer, const chain::Transaction& tx);
+  // Equivocation: duplicate-vote evidence from the BFT engine, one evidence transaction per
+  // (offender, height), sent by the first honest holder.
+  chain::BftConsensus* bft_ = nullptr;
+  std::set<std::pair<net::NodeId, std::int64_t>> evidence_sent_;
+  std::int64_t evidence_round_ = 0;  // evidence transactions submitted for this round's row
+  void on_evidence(const chain::DuplicateVoteEvidence& e);
+  // Validation vote: each member's held-out rows (a keyed disjoint split of train_eval), this
+  // round's counts and the members' validation compute time.
+  std::vector<data::Dataset> member_rows_;
+  std::int64_t val_evals_ = 0, val_rejected_ = 0, val_rejected_mal_ = 0, val_malicious_ = 0;
+  double validate_s_ = 0;  // seconds an honest member spends validating this round
+  std::vector<std::uint8_t> validation_vote(const RoundClosed& e,
+                                            std::span<const std::size_t> avail_pos,
+                                            std::span<const std::size_t> slots);
   void write_records();
 };
 
@@ -319,6 +353,108 @@ ContractCoordinator::ContractCoordinator(const ParamView& root, std::uint64_t se
   };
   roles("lazy_validators", Role::kLazy);
   roles("malicious_validators", Role::kMalicious);
+  // Censoring proposers: a censor building a block leaves out the submit_update transactions
+  // of the censored clients; they stay in the mempool for the next honest proposer.
+  o_.censor.assign(V_, 0);
+  for (std::int64_t v :
+       cp.integer_list("censor_validators", std::vector<std::int64_t>{}, Bounds::at_least(0))) {
+    if (v >= static_cast<std::int64_t>(V_))
+      cp.fail("censor_validators",
+              fmt::format("names validator {}, but there are {} (ids 0..{})", v, V_, V_ - 1));
+    o_.censor[static_cast<std::size_t>(v)] = 1;
+  }
+  // Equivocating validators: byzantine in the BFT engine (chain.consensus.byzantine keeps
+  // working; both lists together may not name every validator).
+  o_.equivocating.assign(V_, 0);
+  {
+    const auto ids = cp.integer_list("equivocating_validators", std::vector<std::int64_t>{},
+                                     Bounds::at_least(0));
+    bft_ = dynamic_cast<chain::BftConsensus*>(&chain_->consensus());
+    if (!ids.empty() && !bft_)
+      cp.fail("equivocating_validators",
+              fmt::format("needs chain.consensus.type = \"bft\" (double-signing is a signed BFT "
+                          "vote); the consensus is \"{}\"",
+                          chain_->consensus().name()));
+    for (std::int64_t v : ids) {
+      if (v >= static_cast<std::int64_t>(V_))
+        cp.fail("equivocating_validators",
+                fmt::format("names validator {}, but there are {} (ids 0..{})", v, V_, V_ - 1));
+      o_.equivocating[static_cast<std::size_t>(v)] = 1;
+      bft_->add_byzantine(static_cast<net::NodeId>(v));
+    }
+    // Equivocators' conflicting votes reach different honest validators; votes gossiped on
+    // (CometBFT's reactor) let them meet, so their evidence is found at any height.
+    if (!ids.empty()) bft_->set_relay_votes(true);
+    if (bft_ && !ids.empty()) {
+      std::size_t byz = 0;
+      for (std::uint32_t v = 0; v < V_; ++v) byz += bft_->is_byzantine(v);
+      if (byz == V_)
+        cp.fail("equivocating_validators",
+                fmt::format("with chain.consensus.byzantine makes every one of the {} validators "
+                            "byzantine: with no honest validator there is nothing to measure",
+                            V_));
+    }
+  }
+  P.slash_equivocation = cp.number("slash_equivocation", 0.5, Bounds::probability());
+  {
+    static constexpr std::string_view kValidation[] = {"none", "vote"};
+    o_.validation_vote = cp.choice("validation", kValidation, "none") == "vote";
+    o_.validation_threshold = cp.number("validation_threshold", 0.5, Bounds::probability());
+    o_.validation_tolerance = cp.number("validation_tolerance", 0.02, Bounds::probability());
+    o_.validation_vote_samples =
+        static_cast<std::size_t>(cp.integer("validation_vote_samples", 500, Bounds::at_least(1)));
+  }
+  // [[attack]] stake_budget: read here (the contract owns balances); the adversary reads the
+  // tables' other keys. Table k is attack k.
+  for (const ParamView& at : root.table_array("attack"))
+    o_.stake_budget.push_back(
+        at.has("stake_budget") ? at.integer("stake_budget", 0, Bounds::at_least(0)) : Amount{-1});
+  o_.censored_client.assign(N_, 0);
+  {
+    const double frac = cp.number("censor_fraction", 0.2, Bounds::probability());
+    std::string mode = "fraction";
+    std::vector<std::int64_t> ids;
+    if (cp.has("censor_clients")) {
+      try {
+        static constexpr std::string_view kCensor[] = {"attackers", "honest", "fraction"};
+        mode = cp.choice("censor_clients", kCensor, "fraction");
+      } catch (const scenario::InputError& not_a_mode) {
+        // Not one of the names: a list of client ids, else both errors.
+        try {
+          ids = cp.integer_list("censor_clients", std::nullopt, Bounds::at_least(0));
+        } catch (const scenario::InputError& not_a_list) {
+          throw scenario::InputError(std::string(not_a_mode.what()) +
+                                     "; or a list of client ids: " + not_a_list.what());
+        }
+        mode = "ids";
+      }
+    }
+    if (mode == "ids") {
+      for (std::int64_t c : ids) {
+        if (c >= static_cast<std::int64_t>(N_))
+          cp.fail("censor_clients",
+                  fmt::format("names client {}, but there are {} (ids 0..{})", c, N_, N_ - 1));
+        o_.censored_client[static_cast<std::size_t>(c)] = 1;
+      }
+    } else if (mode == "attackers" || mode == "honest") {
+      const fl::Adversary* adv = L_->adversary();
+      if (!adv && mode == "attackers")
+        cp.fail("censor_clients", "= \"attackers\" but the scenario has no [[attack]]");
+      for (std::size_t c = 0; c < N_; ++c) {
+        const bool att = adv && adv->role(c) != 0;
+        o_.censored_client[c] = (mode == "attackers") == att;
+      }
+    } else {
+      // A keyed share of the clients: round(censor_fraction x clients), the first ones of a
+      // keyed shuffle.
+      std::vector<std::size_t> order(N_);
+      for (std::size_t c = 0; c < N_; ++c) order[c] = c;
+      core::Rng rng(seed, "contract.censor_clients", 0, 0);
+      rng.shuffle(std::span<std::size_t>(order));
+      const auto k = static_cast<std::size_t>(std::llround(frac * static_cast<double>(N_)));
+      for (std::size_t i = 0; i < k && i < N_; ++i) o_.censored_client[order[i]] = 1;
+    }
+  }
 
   chain::Ledger& ledger = chain_->ledger();
   for (std::size_t k = 0; k < kOps; ++k)
@@ -352,6 +488,32 @@ ContractCoordinator::ContractCoordinator(const ParamView& root, std::uint64_t se
   }
   if (o_.score->needs_utility() && !L_->dry() && validation_.size() == 0)
     rw.fail("score", "needs a validation sample: rounds.train_eval_samples is 0");
+  if (o_.validation_vote && !L_->dry()) {
+    // Each member's held-out rows: block v of a keyed shuffle of the train_eval sample
+    // (disjoint while V x validation_vote_samples <= its size; beyond that the blocks wrap).
+    const data::Dataset& te = L_->train_eval();
+    if (te.size() == 0)
+      cp.fail("validation", "= \"vote\" needs held-out rows: rounds.train_eval_samples is 0");
+    std::vector<std::size_t> order(te.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    core::Rng rng(seed, "contract.validation_split", 0, 0);
+    rng.shuffle(std::span<std::size_t>(order));
+    const std::size_t n = std::min(o_.validation_vote_samples, te.size());
+    member_rows_.resize(V_);
+    for (std::uint32_t v = 0; v < V_; ++v) {
+      data::Dataset& d = member_rows_[v];
+      d.name = fmt::format("validation_vote.{}", v);
+      d.num_classes = te.num_classes;
+      d.features.resize(static_cast<Eigen::Index>(n), te.features.cols());
+      d.labels.resize(n);
+      for (std::size_t j = 0; j < n; ++j) {
+        const std::size_t row = order[(static_cast<std::size_t>(v) * n + j) % order.size()];
+        d.features.row(static_cast<Eigen::Index>(j)) =
+            te.features.row(static_cast<Eigen::Index>(row));
+        d.labels[j] = te.labels[row];
+      }
+    }
+  }
 }
 
 void ContractCoordinator::check_feasible(const ParamView& root) const {
@@ -396,6 +558,34 @@ void ContractCoordinator::submit(const Call& call, OpCost cost) {
   calls_.emplace(t.nonce, call);
   const std::uint32_t idx = chain_->ledger().submit(t);
   if (call.op == Op::kSubmit) tx_hash_of_[t.nonce] = chain_->ledger().txs[idx].hash;
+}
+
+bool ContractCoordinator::censors(std::uint32_t proposer, const chain::Transaction& tx) {
+  if (proposer >= V_ || !o_.censor[proposer]) return false;
+  if (tx.kind != kinds_[static_cast<std::size_t>(Op::kSubmit)]) return false;
+  const auto it = calls_.find(tx.nonce);
+  if (it == calls_.end() || it->second.sender >= N_ || !o_.censored_client[it->second.sender])
+    return false;
+  if (censored_seen_.insert(tx.nonce).second) ++censored_round_;
+  return true;
+}
+
+void ContractCoordinator::on_evidence(const chain::DuplicateVoteEvidence& e) {
+  if (done_ || e.holder >= V_ || e.offender >= V_) return;
+  if (!evidence_sent_.insert({e.offender, e.height}).second) return;  // another holder sent it
+  Call call;
+  call.op = Op::kEvidence;
+  call.sender = contract_->validator_account(e.holder);
+  call.round = round_;
+  call.offender = contract_->validator_account(e.offender);
+  call.height = e.height;
+  ++evidence_round_;
+  submit(call, evidence_cost(gas_));
+  if (evidence_table_)
+    evidence_table_->append(std::vector<core::Cell>{
+        core::Cell{round_}, core::Cell{static_cast<std::int64_t>(e.offender)},
+        core::Cell{static_cast<std::int64_t>(e.holder)}, core::Cell{e.height}, core::Cell{e.round},
+        core::Cell{static_cast<std::int64_t>(e.kind == chain::kMsgPrevote ? 0 : 1)}});
 }
 
 void ContractCoordinator::on_message(net::NodeId at, const net::Message& m) {
@@ -463,7 +653,8 @@ void ContractCoordinator::on_message(net::NodeId at, const net::Message& m) {
       if (--f->second == 0) {
         const double n = static_cast<double>(std::count_if(
             parts_.begin(), parts_.end(), [](const Participant& q) { return q.included; }));
-        const double secs = n * static_cast<double>(L_->num_params()) * 2.0 / o_.validator_flops;
+        const double secs =
+            validate_s_ + n * static_cast<double>(L_->num_params()) * 2.0 / o_.validator_flops;
         const Account member = contract_->validator_account(at);
         engine.schedule_in(SimTime::from_seconds(secs), [this, member, r = round_] {
           if (r == round_) vote(member, honest_hash_);
@@ -653,6 +844,26 @@ void ContractCoordinator::on_closed(const RoundClosed& e) {
     }
     rep.scores.push_back(0.0);
   }
+  val_evals_ = val_rejected_ = val_rejected_mal_ = val_malicious_ = 0;
+  validate_s_ = 0;
+  if (o_.validation_vote && !slots.empty()) {
+    // Only the updates the committee's vote accepts are aggregated and scored.
+    const std::vector<std::uint8_t> accept = validation_vote(e, avail_pos, slots);
+    std::vector<std::size_t> s2, p2;
+    std::vector<double> w2;
+    for (std::size_t j = 0; j < slots.size(); ++j) {
+      if (accept[j]) {
+        s2.push_back(slots[j]);
+        w2.push_back(weights[j]);
+        p2.push_back(avail_pos[j]);
+      } else {
+        parts_[part_of_.at(e.included[avail_pos[j]])].rejected = true;
+      }
+    }
+    slots = std::move(s2);
+    weights = std::move(w2);
+    avail_pos = std::move(p2);
+  }
   if (!slots.empty()) {
     L_->aggregate_slots(slots, weights, aggregate_, /*record=*/true);
     std::vector<std::span<const float>> deltas;
@@ -698,8 +909,9 @@ void ContractCoordinator::on_closed(const RoundClosed& e) {
   }
   contract_->set_report(round_, std::move(rep));
   // Each committee member's part.
-  const double agg_s = static_cast<double>(slots.size()) * static_cast<double>(L_->num_params()) *
-                       2.0 / o_.validator_flops;
+  const double agg_s = validate_s_ + static_cast<double>(slots.size()) *
+                                         static_cast<double>(L_->num_params()) * 2.0 /
+                                         o_.validator_flops;
   for (Account m : committee_) {
     const auto v = static_cast<net::NodeId>(m - N_);
     if (!chain_->network().is_up(v)) continue;
@@ -743,6 +955,71 @@ void ContractCoordinator::on_closed(const RoundClosed& e) {
   }
 }
 
+// The committee's validation vote (VBFL, Chen et al. 2021, "verification" by validators;
+// BlockDFL, Qin et al. 2024, voting on updates). Each member that is up votes on every
+// available included update: an honest member accepts iff the accuracy of global + delta on its
+// own held-out rows is at least the global model's accuracy there minus validation_tolerance; a
+// lazy member accepts everything without evaluating; a malicious member accepts the attack
+// identities' updates and rejects the others. An update is kept when its accept share of the
+// votes cast reaches validation_threshold. Returns accept[j] for slots[j].
+std::vector<std::uint8_t> ContractCoordinator::validation_vote(
+    const RoundClosed& e, std::span<const std::size_t> avail_pos,
+    std::span<const std::size_t> slots) {
+  const std::size_t n = slots.size();
+  std::vector<std::int64_t> accepts(n, 0);
+  std::int64_t voters = 0;
+  std::vector<float> params;
+  auto accuracy = [](const nn::EvalResult& r) {
+    return r.count ? static_cast<double>(r.correct) / static_cast<double>(r.count) : 0.0;
+  };
+  std::size_t honest_rows = 0;
+  for (Account m : e.committee) {
+    const auto v = static_cast<net::NodeId>(m - N_);
+    if (!chain_->network().is_up(v)) continue;
+    ++voters;
+    switch (o_.roles[v]) {
+      case Role::kLazy:
+        for (auto& a : accepts) ++a;
+        break;
+      case Role::kMalicious:
+        for (std::size_t j = 0; j < n; ++j) accepts[j] += L_->role(e.included[avail_pos[j]]) != 0;
+        break;
+      case Role::kHonest: {
+        const data::Dataset& rows = member_rows_[v];
+        honest_rows = rows.size();
+        const double base = accuracy(L_->evaluate(L_->global(), rows));
+        ++val_evals_;
+        for (std::size_t j = 0; j < n; ++j) {
+          const std::span<const float> g = L_->global(), d = L_->delta(slots[j]);
+          params.assign(g.begin(), g.end());
+          for (std::size_t k = 0; k < params.size(); ++k) params[k] += d[k];
+          const double acc = accuracy(L_->evaluate(params, rows));
+          ++val_evals_;
+          accepts[j] += acc >= base - o_.validation_tolerance;
+        }
+        break;
+      }
+    }
+  }
+  // Members validate in parallel with each other: the round waits for one member's share,
+  // (1 + n) forward passes over its rows, a forward pass taken as a third of a training step's
+  // FLOPs (the usual 1 : 2 forward : backward ratio).
+  validate_s_ = static_cast<double>(1 + n) * static_cast<double>(honest_rows) *
+                L_->flops_per_sample() / 3.0 / o_.validator_flops;
+  std::vector<std::uint8_t> accept(n, 1);
+  for (std::size_t j = 0; j < n; ++j) {
+    const bool mal = L_->malicious(slots[j]);
+    val_malicious_ += mal;
+    if (voters > 0 && static_cast<double>(accepts[j]) <
+                          o_.validation_threshold * static_cast<double>(voters) - 1e-12) {
+      accept[j] = 0;
+      ++val_rejected_;
+      val_rejected_mal_ += mal;
+    }
+  }
+  return accept;
+}
+
 void ContractCoordinator::on_finalized(const RoundFinalized& f) {
   const bool honest = !f.failed && f.result == honest_hash_;
   if (honest) {
@@ -775,7 +1052,7 @@ void ContractCoordinator::write_round(const RoundFinalized& f) {
     if (!std::isnan(p.t_trained)) s_train += p.t_trained - p.t_download, ++n_train;
     if (!std::isnan(p.t_uploaded)) s_up += p.t_uploaded - p.t_trained, ++n_up;
     if (!std::isnan(p.t_executed)) s_incl += p.t_executed - p.t_uploaded, ++n_incl;
-    if (p.included && p.available && !f.failed && f.result == honest_hash_) {
+    if (p.included && p.available && !p.rejected && !f.failed && f.result == honest_hash_) {
       tasks.push_back({p.client, 0, round_, L_->version() - 1, nullptr, 0.0, 0, 0});
       slots.push_back(p.slot);
     }
@@ -790,6 +1067,23 @@ void ContractCoordinator::write_round(const RoundFinalized& f) {
   row.add("included_submissions", included);
   row.add("rejected_submissions", book.rejected);
   row.add("unavailable_updates", unavailable);
+  row.add("censored_submissions", censored_round_);
+  censored_round_ = 0;
+  row.add("equivocation_evidence", evidence_round_);
+  row.add("equivocation_offences", book.evidence_accepted);
+  row.add("equivocation_slashed", book.equivocation_slashed);
+  evidence_round_ = 0;
+  if (o_.validation_vote) {
+    row.add("validation_evaluations", val_evals_);
+    row.add("validation_judged", static_cast<std::int64_t>(std::count_if(
+                                     parts_.begin(), parts_.end(), [](const Participant& p) {
+                                       return p.included && p.available;
+                                     })));
+    row.add("validation_malicious", val_malicious_);
+    row.add("validation_rejected", val_rejected_);
+    row.add("validation_rejected_malicious", val_rejected_mal_);
+    row.add("validation_s", validate_s_);
+  }
   row.add("round_failed", static_cast<std::int64_t>(f.failed));
   row.add("wrong_result", static_cast<std::int64_t>(!f.failed && f.result != honest_hash_));
   row.add("committee", static_cast<std::int64_t>(committee_.size()));
@@ -830,7 +1124,8 @@ void ContractCoordinator::write_round(const RoundFinalized& f) {
         core::Cell{std::int64_t{1}},
         core::Cell{static_cast<std::int64_t>(p.submitted)},
         core::Cell{static_cast<std::int64_t>(p.included)},
-        core::Cell{static_cast<std::int64_t>(p.included && p.available && !f.failed)},
+        core::Cell{
+            static_cast<std::int64_t>(p.included && p.available && !p.rejected && !f.failed)},
         core::Cell{p.score},
         core::Cell{reward.count(p.client) ? reward[p.client] : Amount{0}},
         core::Cell{slashed.count(p.client) ? slashed[p.client] : Amount{0}},
@@ -906,6 +1201,14 @@ void ContractCoordinator::run(core::RunSink& sink) {
   static const std::vector<core::ColumnSpec> kStateCols = {
       {"block_hash", core::ColumnType::kHash32}, {"app_state", core::ColumnType::kHash32}};
   state_table_ = &sink.table("/contract/state", kStateCols);
+  if (bft_) {
+    // Duplicate-vote evidence transactions: one per (offender, height), from the first holder.
+    static const std::vector<core::ColumnSpec> kEvidenceCols = {
+        {"round", core::ColumnType::kInt64},     {"offender", core::ColumnType::kInt64},
+        {"holder", core::ColumnType::kInt64},    {"height", core::ColumnType::kInt64},
+        {"bft_round", core::ColumnType::kInt64}, {"precommit", core::ColumnType::kInt64}};
+    evidence_table_ = &sink.table("/contract/evidence", kEvidenceCols);
+  }
   sink.set_meta("contract.op_kind_base", static_cast<std::int64_t>(kinds_[0]));
   if (const fl::Adversary* adv = L_->adversary()) {
     attacker_ids_ = adv->identity_clients();
@@ -921,6 +1224,16 @@ void ContractCoordinator::run(core::RunSink& sink) {
     core::Rng rng(seed_, "contract.stake", c, 0);
     balances[c] = static_cast<Amount>(std::llround(std::max(0.0, o_.stake->sample(rng))));
   }
+  if (const fl::Adversary* adv = L_->adversary()) {
+    // A Sybil operator's budget split over its identities; each bonds its share by its own
+    // registration (below min_stake an identity is never selected).
+    for (std::size_t c : adv->identity_clients()) {
+      const fl::Adversary::Identity* id = adv->identity(c);
+      if (!id || id->attack >= o_.stake_budget.size() || o_.stake_budget[id->attack] < 0) continue;
+      balances[c] = o_.stake_budget[id->attack] /
+                    static_cast<Amount>(std::max<std::size_t>(1, adv->identities(id->attack)));
+    }
+  }
   contract_->genesis(balances, o_.validator_stake, o_.requester_balance);
   genesis_balance_ = balances;
   contract_->tokens().seal_genesis();
@@ -931,6 +1244,12 @@ void ContractCoordinator::run(core::RunSink& sink) {
   contract_->set_observer(std::move(obs));
   chain_->ledger().tree.on_finalized([this](std::uint32_t b) { on_block_final(b); });
   chain_->ledger().set_app_state([this] { return contract_->state_digest(); });
+  if (bft_) bft_->on_evidence([this](const chain::DuplicateVoteEvidence& e) { on_evidence(e); });
+  if (std::count(o_.censor.begin(), o_.censor.end(), 1) > 0)
+    chain_->ledger().set_proposer_filter(
+        [this](std::uint32_t proposer, const chain::Transaction& tx) {
+          return censors(proposer, tx);
+        });
   chain_->attach_app(this, [this] { return done_; });
   for (std::size_t c = 0; c < N_; ++c) {
     if (balances[c] <= 0) continue;
@@ -996,7 +1315,9 @@ void ContractCoordinator::finish_summary() {
   std::vector<std::string> roles;
   std::vector<Amount> rewards, slashes;
   for (std::size_t v = 0; v < V_; ++v) {
-    roles.push_back(std::string(role_name(o_.roles[v])));
+    // An equivocator's profit apart (its contract role is still honest, lazy or malicious).
+    roles.push_back(o_.equivocating[v] ? std::string("equivocating")
+                                       : std::string(role_name(o_.roles[v])));
     rewards.push_back(reward_sum_[N_ + v]);
     slashes.push_back(slash_sum_[N_ + v]);
   }
@@ -1071,6 +1392,34 @@ std::vector<scenario::ParamDoc> contract_param_docs() {
        "validators that vote without fetching (copy the first vote)"},
       {"malicious_validators", "list<int>", "[]", "",
        "validators that vote a wrong hash (colluding)"},
+      {"censor_validators", "list<int>", "[]", "",
+       "validators that, as block proposers, leave out the censored clients' submit_update "
+       "transactions (they stay in the mempool for an honest proposer)"},
+      {"censor_clients", "string or list<int>", "fraction", "",
+       "whose submissions the censors leave out: 'attackers' (the [[attack]] identities), "
+       "'honest' (every other client), 'fraction' (a keyed censor_fraction of the clients) or a "
+       "list of client ids"},
+      {"equivocating_validators", "list<int>", "[]", "",
+       "validators that double-sign BFT votes (chain.consensus.byzantine; needs the bft "
+       "consensus); honest holders of duplicate-vote evidence submit an evidence transaction"},
+      {"slash_equivocation", "float", "0.5", "",
+       "stake fraction slashed per (validator, height) proven to have double-signed"},
+      {"validation", "string", "none", "",
+       "'none' or 'vote': committee members vote on every included update from their own "
+       "held-out rows; only updates with an accept share >= validation_threshold are aggregated"},
+      {"validation_threshold", "float", "0.5", "",
+       "share of the committee's votes an update needs to be aggregated (validation = 'vote')"},
+      {"validation_tolerance", "float", "0.02", "",
+       "an honest member accepts if accuracy(global + delta) >= accuracy(global) - this"},
+      {"validation_vote_samples", "int", "500", "",
+       "held-out rows per committee member (block v of a keyed shuffle of train_eval)"},
+      {"[[attack]].stake_budget", "int", "none", "tokens",
+       "in an [[attack]] table: the operator's total stake; its k identities get floor(X / k) "
+       "each as genesis balance (instead of contract.stake) and each bonds it by its own "
+       "registration"},
+      {"censor_fraction", "float", "0.2", "",
+       "with censor_clients = 'fraction': the share of clients censored, round(x N), drawn by a "
+       "keyed shuffle"},
       {"validation_samples", "int", "1000", "",
        "validation rows (from the train_eval sample) for scores"},
       {"gas", "table", "{}", "",

@@ -43,6 +43,8 @@ std::string_view op_name(Op op) {
       return "propose";
     case Op::kGovVote:
       return "gov_vote";
+    case Op::kEvidence:
+      return "evidence";
   }
   return "?";
 }
@@ -87,6 +89,9 @@ OpCost propose_cost(const GasSchedule& g) {
 }
 OpCost gov_vote_cost(const GasSchedule& g) {
   return fields(g, 16, 1, 2, 8);
+}
+OpCost evidence_cost(const GasSchedule& g) {
+  return fields(g, 224, 1, 2, 16);
 }
 
 }  // namespace ledgerfl::contract

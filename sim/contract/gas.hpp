@@ -49,8 +49,17 @@ GasSchedule read_gas_schedule(const scenario::ParamView& p);
 
 // The contract's operations, each a transaction kind on the ledger (registered under these
 // names in chain::TxKinds) and a column group gas_<name> in /rounds.
-enum class Op : std::uint8_t { kRegister, kTopUp, kUnbond, kSubmit, kVote, kPropose, kGovVote };
-inline constexpr std::size_t kOps = 7;
+enum class Op : std::uint8_t {
+  kRegister,
+  kTopUp,
+  kUnbond,
+  kSubmit,
+  kVote,
+  kPropose,
+  kGovVote,
+  kEvidence
+};
+inline constexpr std::size_t kOps = 8;
 std::string_view op_name(Op op);  // "register", "top_up", "unbond", "submit_update", ...
 
 // What each operation's transaction costs. Call data is encoded as fixed-width fields (32-byte
@@ -79,5 +88,9 @@ OpCost vote_cost(const GasSchedule& g);
 OpCost propose_cost(const GasSchedule& g);
 // gov_vote: proposal id (8) and choice (8); one slot, one log.
 OpCost gov_vote_cost(const GasSchedule& g);
+// evidence (duplicate-vote evidence against a validator): offender, height, round and vote type
+// (4 x 8), the two conflicting votes' block hashes (2 x 32) and signatures (2 x 64 bytes,
+// Ed25519) = 224 bytes; one slot (the (validator, height) record), one log with 2 topics.
+OpCost evidence_cost(const GasSchedule& g);
 
 }  // namespace ledgerfl::contract

@@ -303,3 +303,48 @@ TEST_CASE("contract: the state digest depends on the executed history") {
   B.run({});
   CHECK(A.c->state_digest() != B.c->state_digest());
 }
+
+TEST_CASE("contract: equivocation evidence slashes once per (validator, height)") {
+  ContractParams p = params();
+  p.slash_equivocation = 0.5;
+  Harness H(p, 1000);
+  const Account v3 = H.c->validator_account(3);
+  auto ev = [&](std::size_t holder, Account offender, std::int64_t height) {
+    Call e;
+    e.op = Op::kEvidence;
+    e.sender = H.c->validator_account(holder);
+    e.offender = offender;
+    e.height = height;
+    return e;
+  };
+  const Amount burned0 = H.c->tokens().burned();
+  // Two holders report height 7, one reports it twice, and height 9 once: two offences.
+  H.run({ev(0, v3, 7), ev(1, v3, 7), ev(0, v3, 7), ev(2, v3, 9)});
+  CHECK(H.c->tokens().bonded(v3) == 250);  // 1000 -> 500 -> 250
+  CHECK(H.c->tokens().burned() - burned0 == 750);
+  REQUIRE(H.c->equivocations().size() == 2);
+  CHECK(H.c->equivocations().at({v3, 7}) == 500);
+  CHECK(H.c->equivocations().at({v3, 9}) == 250);
+  const auto book = H.c->take_book();
+  CHECK(book.equivocation_slashed == 750);
+  CHECK(book.evidence_accepted == 2);
+  // Not evidence: from a client, against a client, against oneself, height 0.
+  H.run({[&] {
+           Call e = ev(0, v3, 11);
+           e.sender = 0;
+           return e;
+         }(),
+         ev(0, 1, 12), ev(3, v3, 13), ev(0, v3, 0)});
+  CHECK(H.c->tokens().bonded(v3) == 250);
+  CHECK(H.c->equivocations().size() == 2);
+  // Gas: 224 bytes of fields, one slot, one log with 2 topics and 16 bytes.
+  const GasSchedule g;
+  CHECK(evidence_cost(g).gas == 21'000 + 224 * 16 + 22'100 + 375 + 2 * 375 + 16 * 8);
+  CHECK(evidence_cost(g).bytes == kTxEnvelopeBytes + 224);
+  // The evidence fields are in the call hash; other calls' hashes ignore them.
+  Call a = ev(0, v3, 7), b = ev(0, v3, 8);
+  CHECK(call_hash(a) != call_hash(b));
+  Call s1 = H.submit(1, 1), s2 = H.submit(1, 1);
+  s2.height = 99;
+  CHECK(call_hash(s1) == call_hash(s2));
+}
