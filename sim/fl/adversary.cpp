@@ -45,6 +45,9 @@ std::vector<scenario::ParamDoc> attack_common_param_docs() {
       {"knowledge", "string", "\"omniscient\"", "",
        "\"omniscient\": crafting sees every benign update of the round; \"own\": only its "
        "identities' own trained updates"},
+      {"stake_budget", "int", "", "tokens",
+       "contract coordinator, optional: the identities share this genesis stake (each floor(X / "
+       "k)) instead of drawing contract.stake (a Sybil operator's budget)"},
   };
 }
 
@@ -82,6 +85,8 @@ std::unique_ptr<Adversary> Adversary::build(const ParamView& root, std::uint64_t
     if (a.on == 0 && a.off > 0) t.fail("off", "needs on > 0 (the pattern is on rounds, then off)");
     static constexpr std::string_view kKnowledge[] = {"omniscient", "own"};
     a.omniscient = t.choice("knowledge", kKnowledge, "omniscient") == "omniscient";
+    // stake_budget is the contract coordinator's (it owns the balances); the server has no stake.
+    if (t.has("stake_budget")) t.mark_used("stake_budget");
     a.impl = entry.factory(t, input_dim, classes);
     im->total += a.count;
     im->attacks.push_back(std::move(a));
