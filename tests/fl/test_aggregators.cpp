@@ -13,6 +13,7 @@
 #include <tbb/global_control.h>
 
 #include "sim/core/rng.hpp"
+#include "sim/fl/aggregators/coordinate.hpp"
 #include "sim/fl/registries.hpp"
 
 using namespace ledgerfl;
@@ -444,4 +445,41 @@ TEST_CASE("noise of norm_bound and flame: keyed by seed and round, of the config
   ss = 0;
   for (std::size_t i = 1; i < dim; ++i) ss += double(a[i]) * a[i];
   CHECK(std::sqrt(ss / double(dim - 1)) == doctest::Approx(0.2).epsilon(0.02));
+}
+
+TEST_CASE("select_kth agrees with a full sort (ties, sorted, constant and random inputs)") {
+  core::Rng r(14, "select");
+  for (std::size_t n : {1, 2, 5, 33, 100, 257, 1000}) {
+    for (int kind = 0; kind < 5; ++kind) {
+      std::vector<float> v(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        switch (kind) {
+          case 0:
+            v[i] = static_cast<float>(r.normal());
+            break;
+          case 1:
+            v[i] = static_cast<float>(r.below(3));
+            break;  // many ties
+          case 2:
+            v[i] = static_cast<float>(i);
+            break;  // sorted
+          case 3:
+            v[i] = static_cast<float>(n - i);
+            break;  // reversed
+          default:
+            v[i] = 7.0f;
+            break;  // constant
+        }
+      }
+      auto sorted = v;
+      std::sort(sorted.begin(), sorted.end());
+      for (std::size_t k : {std::size_t{0}, n / 4, n / 2, n - 1}) {
+        auto w = v;
+        fl::aggs::select_kth(w, k);
+        CHECK(w[k] == sorted[k]);
+        CHECK(std::all_of(w.begin(), w.begin() + k, [&](float x) { return x <= w[k]; }));
+        CHECK(std::all_of(w.begin() + k, w.end(), [&](float x) { return x >= w[k]; }));
+      }
+    }
+  }
 }

@@ -91,26 +91,33 @@ std::vector<double> pairwise_sq_distances_direct(Updates u) {
   return out;
 }
 
-std::vector<double> pairwise_sq_distances_gram(Updates u) {
+std::vector<double> centred_gram(Updates u) {
   const std::size_t k = u.size();
   if (k == 0) return {};
   const std::size_t d = u[0].size();
   const std::vector<double> mean = coordinate_mean(u);
-  // Centring first keeps G_ii + G_jj - 2 G_ij from cancelling when the updates share a large
-  // common component.
   Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> c(k, d);
   for (std::size_t i = 0; i < k; ++i)
     for (std::size_t j = 0; j < d; ++j)
       c(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) =
           static_cast<float>(u[i][j] - mean[j]);
   const Eigen::MatrixXf g = c * c.transpose();
+  std::vector<double> out(k * k);
+  for (std::size_t i = 0; i < k; ++i)
+    for (std::size_t j = 0; j < k; ++j)
+      out[i * k + j] = g(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j));
+  return out;
+}
+
+std::vector<double> pairwise_sq_distances_gram(Updates u) {
+  const std::size_t k = u.size();
+  // Centring first keeps G_ii + G_jj - 2 G_ij from cancelling when the updates share a large
+  // common component.
+  const std::vector<double> g = centred_gram(u);
   std::vector<double> out(k * k, 0.0);
   for (std::size_t i = 0; i < k; ++i)
-    for (std::size_t j = 0; j < k; ++j) {
-      if (i == j) continue;
-      const auto ii = static_cast<Eigen::Index>(i), jj = static_cast<Eigen::Index>(j);
-      out[i * k + j] = std::max(0.0, static_cast<double>(g(ii, ii)) + g(jj, jj) - 2.0 * g(ii, jj));
-    }
+    for (std::size_t j = 0; j < k; ++j)
+      if (i != j) out[i * k + j] = std::max(0.0, g[i * k + i] + g[j * k + j] - 2.0 * g[i * k + j]);
   return out;
 }
 

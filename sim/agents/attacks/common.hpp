@@ -32,6 +32,8 @@ std::vector<double> coordinate_std(Updates u, std::span<const double> mean);
 // the centred updates (one Eigen GEMM, float, so ~1e-6 relative error), d_ij = G_ii + G_jj - 2G_ij.
 inline constexpr std::size_t kGramThreshold = 32;
 std::vector<double> pairwise_sq_distances(Updates u);
+// C C^T for the centred updates C (k x k row-major), one float Eigen GEMM widened to double.
+std::vector<double> centred_gram(Updates u);
 std::vector<double> pairwise_sq_distances_direct(Updates u);
 std::vector<double> pairwise_sq_distances_gram(Updates u);
 

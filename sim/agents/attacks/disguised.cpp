@@ -2,7 +2,8 @@
 // federated learning" (AISTATS), Sec. 4: the disguised free-rider returns the global model plus
 // Gaussian noise whose standard deviation decays as sigma * t^(-gamma), t the round, so that its
 // updates look like (shrinking) SGD updates. As a delta: N(0, (sigma t^-gamma)^2) per coordinate;
-// t = max(round, 1). Identity k draws from Rng(seed, "disguised", k, round).
+// rounds count from 1 (round 0, if ever passed, is taken as 1). Identity k draws from Rng(seed,
+// "disguised", k, round).
 #include <cmath>
 
 #include "sim/agents/attacks/builtin.hpp"

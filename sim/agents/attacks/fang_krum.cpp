@@ -17,7 +17,7 @@ namespace ledgerfl::agents::attacks {
 
 double fang_krum_lambda(Updates known, std::span<const double> s, std::size_t c) {
   const std::size_t k = known.size();
-  if (k == 0) return 0.0;
+  if (k == 0 || s.empty()) return 0.0;
   const std::size_t m = k + c;
   const std::size_t d = s.size();
   const std::vector<double> d2 = pairwise_sq_distances(known);

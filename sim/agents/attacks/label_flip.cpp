@@ -103,8 +103,9 @@ void register_label_flip(AttackRegistry& reg) {
            {{"map", "table", "every c -> classes - 1 - c", "",
              "source -> target class pairs, e.g. map = { 3 = 5, 7 = 1 }; classes not listed keep "
              "their labels"},
-            {"source", "int", "", "class", "shorthand for one pair (with `target`)"},
-            {"target", "int", "", "class", "the class `source` becomes"}}},
+            {"source", "int", "", "class",
+             "optional (absent = use `map`): shorthand for one pair, with `target`"},
+            {"target", "int", "", "class", "optional, with `source`: the class `source` becomes"}}},
           make);
 }
 

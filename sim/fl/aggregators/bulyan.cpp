@@ -75,7 +75,7 @@ std::vector<std::size_t> repeated_krum(const std::vector<double>& d, std::size_t
 // Mean of the beta values of v closest to their median (ties: the smaller value first).
 float closest_to_median_mean(std::span<float> v, std::size_t beta) {
   const std::size_t n = v.size(), h = n / 2;
-  std::nth_element(v.begin(), v.begin() + h, v.end());
+  select_kth(v, h);
   double med = v[h];
   if (n % 2 == 0) med = 0.5 * (med + double(*std::max_element(v.begin(), v.begin() + h)));
   auto closer = [med](float a, float b) {
@@ -101,8 +101,7 @@ class Bulyan final : public RobustAggregator {
     const std::size_t f = effective_f(c.n, ctx, report);
     const std::size_t theta = std::max<std::size_t>(1, c.n > 2 * f ? c.n - 2 * f : 1);
     const std::size_t beta = std::max<std::size_t>(1, theta > 2 * f ? theta - 2 * f : 1);
-    std::vector<float> center(c.dim);
-    coordinate_median(c.rows, center);  // a robust centre keeps G well conditioned
+    const auto center = gram_center(c.rows, c.dim);
     const auto chosen =
         repeated_krum(squared_distances(gram(c.rows, c.dim, center), c.n), c.n, f, theta);
     std::vector<const float*> rows;

@@ -58,8 +58,7 @@ class Krum final : public RobustAggregator {
                  const AggregationContext& ctx, AggregationReport* report) const override {
     const Canonical c = canonical(updates);
     const std::size_t f = effective_f(c.n, ctx, report);
-    std::vector<float> center(c.dim);
-    coordinate_median(c.rows, center);  // a robust centre keeps G well conditioned
+    const auto center = gram_center(c.rows, c.dim);
     const auto score = krum_scores(squared_distances(gram(c.rows, c.dim, center), c.n), c.n, f);
     const std::size_t m = !multi_ ? 1 : std::clamp<std::size_t>(m_ ? *m_ : c.n - f, 1, c.n);
     const auto keep = lowest(score, m);

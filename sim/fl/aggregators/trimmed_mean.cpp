@@ -13,8 +13,9 @@ namespace ledgerfl::fl::aggs {
 float trimmed_mean_of(std::span<float> v, std::size_t b) {
   const std::size_t n = v.size();
   if (b > 0) {
-    std::nth_element(v.begin(), v.begin() + b, v.end());
-    std::nth_element(v.begin() + b, v.begin() + (n - b - 1), v.end());
+    select_kth(v, b);
+    // v[n - b - 1], the (n - b)-th smallest, unless it is v[b] itself (n = 2b + 1).
+    if (n - 2 * b >= 2) select_kth(v.subspan(b + 1), n - 2 * b - 2);
   }
   return static_cast<float>(sum_range(v, b, n - b) / static_cast<double>(n - 2 * b));
 }
