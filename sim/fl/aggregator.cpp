@@ -5,9 +5,8 @@
 #include <algorithm>
 #include <vector>
 
-#include <tbb/blocked_range.h>
-#include "sim/core/parallel.hpp"
 #include "sim/fl/aggregators/aggregators.hpp"
+#include "sim/fl/aggregators/common.hpp"
 
 namespace ledgerfl::fl {
 
@@ -24,38 +23,11 @@ void weighted_mean(std::span<const ClientUpdate> updates, std::span<float> out) 
   const double inv = total > 0 ? 1.0 / total : 0.0;
   std::vector<double> w(order.size());
   for (std::size_t k = 0; k < order.size(); ++k) w[k] = order[k]->weight * inv;
-  // Per coordinate the sum is acc = (((0 + w0 d0) + w1 d1) + ...) in client-id order, whatever
-  // the blocking: clients are taken four at a time only to keep the accumulator in registers
-  // (the loop is bound by reading the deltas from memory; 4x fewer accumulator loads/stores).
-  constexpr std::size_t kBlock = 2048;  // 16 KiB of double accumulators: stays in L1
-  const std::size_t m = order.size();
-  core::parallel_for_chunks(out.size(), kBlock, [&](std::size_t lo, std::size_t hi) {
-    double acc[kBlock];
-    const std::size_t n = hi - lo;
-    std::fill(acc, acc + n, 0.0);
-    std::size_t k = 0;
-    for (; k + 4 <= m; k += 4) {
-      const float* d0 = order[k]->delta.data() + lo;
-      const float* d1 = order[k + 1]->delta.data() + lo;
-      const float* d2 = order[k + 2]->delta.data() + lo;
-      const float* d3 = order[k + 3]->delta.data() + lo;
-      const double w0 = w[k], w1 = w[k + 1], w2 = w[k + 2], w3 = w[k + 3];
-      for (std::size_t i = 0; i < n; ++i) {
-        double a = acc[i];
-        a += w0 * d0[i];
-        a += w1 * d1[i];
-        a += w2 * d2[i];
-        a += w3 * d3[i];
-        acc[i] = a;
-      }
-    }
-    for (; k < m; ++k) {
-      const float* d = order[k]->delta.data() + lo;
-      const double wk = w[k];
-      for (std::size_t i = 0; i < n; ++i) acc[i] += wk * d[i];
-    }
-    for (std::size_t i = 0; i < n; ++i) out[lo + i] = static_cast<float>(acc[i]);
-  });
+  // Per coordinate acc = (((0 + w0 d0) + w1 d1) + ...) in client-id order, whatever the
+  // blocking (the shared kernel of sim/fl/aggregators/common.hpp).
+  std::vector<const float*> rows(order.size());
+  for (std::size_t k = 0; k < order.size(); ++k) rows[k] = order[k]->delta.data();
+  aggs::linear_combination(rows, w, out);
 }
 
 namespace {
