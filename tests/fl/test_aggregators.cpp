@@ -493,6 +493,60 @@ TEST_CASE("select_kth agrees with a full sort (ties, sorted, constant and random
   }
 }
 
+TEST_CASE("kth_smallest, median_of and trimmed_mean_of agree with a full sort; input unchanged") {
+  core::Rng r(15, "kth");
+  fl::aggs::SelectScratch s;
+  for (std::size_t n : {1, 2, 3, 15, 16, 17, 47, 48, 49, 100, 257, 1000, 1001}) {
+    for (int kind = 0; kind < 6; ++kind) {
+      std::vector<float> v(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        switch (kind) {
+          case 0:
+            v[i] = static_cast<float>(r.normal());
+            break;
+          case 1:
+            v[i] = static_cast<float>(r.below(3));
+            break;  // many ties
+          case 2:
+            v[i] = static_cast<float>(i);
+            break;  // sorted
+          case 3:
+            v[i] = static_cast<float>(n - i);
+            break;  // reversed
+          case 4:
+            v[i] = i % 7 == 0 ? 1e30f : static_cast<float>(r.normal());
+            break;  // outliers
+          default:
+            v[i] = 7.0f;
+            break;  // constant
+        }
+      }
+      const auto orig = v;
+      auto sorted = v;
+      std::sort(sorted.begin(), sorted.end());
+      for (std::size_t k : {std::size_t{0}, n / 4, n / 2, n - 1}) {
+        CHECK(fl::aggs::kth_smallest(v, k, s) == sorted[k]);
+      }
+      const std::size_t h = n / 2;
+      const float med =
+          n % 2 ? sorted[h] : static_cast<float>(0.5 * (double(sorted[h - 1]) + sorted[h]));
+      CHECK(fl::aggs::median_of(v, s) == med);  // an order statistic: exact
+      for (std::size_t b : {std::size_t{0}, std::size_t{1}, n / 10, (n - 1) / 2}) {
+        if (2 * b >= n) continue;
+        double ref = 0;
+        for (std::size_t i = b; i < n - b; ++i) ref += sorted[i];
+        ref /= double(n - 2 * b);
+        const float got = fl::aggs::trimmed_mean_of(v, b, s);
+        if (kind == 0 || kind == 4)
+          CHECK(got == doctest::Approx(ref).epsilon(1e-6));
+        else
+          CHECK(got == static_cast<float>(ref));  // small integers: every sum is exact
+      }
+      CHECK(v == orig);
+    }
+  }
+}
+
 TEST_CASE(
     "bulyan: Krum-selects n - 2f, then the mean of the theta - 2f values nearest the median") {
   Fixture fx;
@@ -518,4 +572,30 @@ TEST_CASE(
   std::vector<float> o1(1);
   fx.make("bulyan", "f = 1\n").agg->aggregate(as_updates(e), o1, context(0, nullptr), nullptr);
   CHECK(o1[0] == doctest::Approx(2.0));
+}
+
+TEST_CASE("coordinate_wise hands each coordinate's values in row order (tile and tail paths)") {
+  core::Rng r(16, "gather");
+  for (std::size_t n : {5, 16, 37, 64}) {
+    const std::size_t dim = 300;  // two blocks of 128 and a tail of 44: full and partial tiles
+    std::vector<std::vector<float>> rows(n, std::vector<float>(dim));
+    for (auto& row : rows)
+      for (float& x : row) x = static_cast<float>(r.normal());
+    std::vector<const float*> ptr;
+    for (const auto& row : rows) ptr.push_back(row.data());
+    std::vector<float> out(dim), expect(dim);
+    // A reducer that depends on the order: sum of (index + 1) x value, in double.
+    auto weigh = [](std::span<const float> v) {
+      double s = 0;
+      for (std::size_t i = 0; i < v.size(); ++i) s += double(i + 1) * v[i];
+      return static_cast<float>(s);
+    };
+    fl::aggs::coordinate_wise(ptr, out, [&](std::span<float> v) { return weigh(v); });
+    std::vector<float> col(n);
+    for (std::size_t c = 0; c < dim; ++c) {
+      for (std::size_t k = 0; k < n; ++k) col[k] = rows[k][c];
+      expect[c] = weigh(col);
+    }
+    CHECK(out == expect);
+  }
 }

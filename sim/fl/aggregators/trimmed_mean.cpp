@@ -9,17 +9,6 @@
 
 namespace ledgerfl::fl::aggs {
 
-// Mean of v without its b smallest and b largest values (2b < v.size()); reorders v.
-float trimmed_mean_of(std::span<float> v, std::size_t b) {
-  const std::size_t n = v.size();
-  if (b > 0) {
-    select_kth(v, b);
-    // v[n - b - 1], the (n - b)-th smallest, unless it is v[b] itself (n = 2b + 1).
-    if (n - 2 * b >= 2) select_kth(v.subspan(b + 1), n - 2 * b - 2);
-  }
-  return static_cast<float>(sum_range(v, b, n - b) / static_cast<double>(n - 2 * b));
-}
-
 namespace {
 
 class TrimmedMean final : public RobustAggregator {
@@ -36,7 +25,10 @@ class TrimmedMean final : public RobustAggregator {
     std::size_t b = beta_ > 0 ? static_cast<std::size_t>(std::floor(beta_ * double(c.n)))
                               : effective_f(c.n, ctx, report);
     if (2 * b >= c.n) b = (c.n - 1) / 2;  // beta < 0.5 keeps this unreachable but be safe
-    coordinate_wise(c.rows, out, [&](std::span<float> v) { return trimmed_mean_of(v, b); });
+    coordinate_wise(c.rows, out, [&](std::span<float> v) {
+      thread_local SelectScratch s;
+      return trimmed_mean_of(v, b, s);
+    });
     set_trust(c, std::vector<double>(c.n, 1.0), report);
   }
 
