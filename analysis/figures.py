@@ -13,7 +13,10 @@ and, in README.md, the same inside an HTML comment that names the scenario first
 over the /rounds rows, summary:<column> of the one-row /chain_summary table, contract:<column>
 of the one-row /contract_summary table, time_to:<metric>>=<value> (or <=): /rounds/sim_time_s of
 the first round whose metric reaches the value (NaN if none does, so the claim fails),
-rounds_to:<metric>>=<value> (or <=): that round's /rounds/round, clients:<column>: the mean of a
+rounds_to:<metric>>=<value> (or <=): that round's /rounds/round, round<N>:<metric>: the value of
+/rounds/<metric> in the row whose /rounds/round is N (e.g. round10:attack_success_rate, the ASR
+when an attack with stop_round = 10 stops; NaN if the metric was not evaluated that round, and a
+missing row if the run has no round N, so the claim fails), clients:<column>: the mean of a
 /clients column over its rows (one per round and participant), and clients_corr:<column>: the
 Pearson correlation, over the clients in /clients, of a client's participation count (its rows)
 with the mean of its <column> (e.g. stake: do the stakes drive selection?). <claimed> is the
@@ -36,11 +39,12 @@ from concurrent.futures import ThreadPoolExecutor
 import h5py
 import numpy as np
 
-CLAIM = re.compile(r"^(?P<sel>[a-z_]+:[A-Za-z0-9_]+(?:[<>]=[-+0-9.eE]+)?)\s*=\s*(?P<val>[-+0-9.eE]+)\s*(?:±|\+-)\s*"
+CLAIM = re.compile(r"^(?P<sel>[a-z_]+[0-9]*:[A-Za-z0-9_]+(?:[<>]=[-+0-9.eE]+)?)\s*=\s*(?P<val>[-+0-9.eE]+)\s*(?:±|\+-)\s*"
                    r"(?P<tol>[-+0-9.eE]+)\s*$")
 SEEDS = re.compile(r"^seeds\s+(\d+)\s*-\s*(\d+)$")
 REDUCERS = ("final", "mean", "max", "min", "sum", "summary", "contract", "time_to", "rounds_to",
             "clients", "clients_corr")
+AT_ROUND = re.compile(r"^round(?P<n>[0-9]+)$")
 THRESHOLD = re.compile(r"^(?P<metric>[A-Za-z0-9_]+)(?P<op>[<>]=)(?P<value>[-+0-9.eE]+)$")
 
 
@@ -58,9 +62,9 @@ class Claim:
                            f"'{parts[0]}' (e.g. 'final:test_accuracy = 0.82 ± 0.01')")
         self.selector = m["sel"]
         reducer = self.selector.split(":")[0]
-        if reducer not in REDUCERS:
+        if reducer not in REDUCERS and not AT_ROUND.match(reducer):
             raise BadClaim(f"{where}: unknown reducer '{reducer}' in '{self.selector}'; "
-                           f"known: {', '.join(REDUCERS)}")
+                           f"known: {', '.join(REDUCERS)}, round<N> (e.g. 'round10:test_accuracy')")
         name = self.selector.split(":", 1)[1]
         threshold = reducer in ("time_to", "rounds_to")
         if threshold != bool(THRESHOLD.match(name)):
@@ -149,6 +153,14 @@ def value_of(path, selector):
             hit = v >= float(m["value"]) if m["op"] == ">=" else v <= float(m["value"])
             hit &= ~np.isnan(v)
             return float(at[np.argmax(hit)]) if hit.any() else math.nan
+        at = AT_ROUND.match(reducer)
+        if at:
+            v, rounds = rounds_column(h, name), rounds_column(h, "round")
+            row = np.flatnonzero(rounds == int(at["n"]))
+            if row.size == 0:
+                have = f"rounds {rounds.min():.0f}-{rounds.max():.0f}" if rounds.size else "no rows"
+                raise KeyError(f"/rounds has no round {at['n']} ({have})")
+            return float(v[row[0]])
         if reducer == "clients":
             v = table(h, "clients", name)
             return float(np.mean(v[~np.isnan(v)])) if v.size else math.nan

@@ -69,6 +69,7 @@ void register_builtin_aggregators(AggregatorRegistry& reg) {
   aggs::register_dnc(reg);
   aggs::register_flame(reg);
   aggs::register_signguard(reg);
+  aggs::register_bucketing(reg);
 }
 
 }  // namespace ledgerfl::fl

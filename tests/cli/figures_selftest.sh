@@ -38,6 +38,17 @@ tiny ok "rounds_to:round>=3 = 3 ± 0 | $set3" "time_to:round>=3 = $t3 ± 1e-6 | 
         "time_to:test_accuracy>=$acc = $tfin ± 1e-6 | seeds 7-7 | $set3"
 check 0
 grep -q "3 of 3 claims hold" "$work/out.txt" || { cat "$work/out.txt"; exit 1; }
+# round<N>: the value in the row of round N (read independently above); a round the run lacks
+# fails as a missing value.
+tiny ok "round3:test_accuracy = $acc ± 1e-6 | seeds 7-7 | $set3" \
+        "round3:sim_time_s = $t3 ± 1e-6 | seeds 7-7 | $set3" "round2:round = 2 ± 0 | $set3"
+check 0
+grep -q "3 of 3 claims hold" "$work/out.txt" || { cat "$work/out.txt"; exit 1; }
+tiny ok "round9:round = 9 ± 100 | $set3"
+check 1
+grep -q "has no round 9" "$work/out.txt" || { cat "$work/out.txt"; exit 1; }
+tiny ok "round:test_accuracy = 1 ± 1 | $set3"
+check 2
 tiny ok "time_to:test_accuracy>=1.5 = 0 ± 1e9 | $set3"
 check 1
 tiny ok "contract:reward_gini = 0 ± 1 | $set3"

@@ -49,6 +49,8 @@ const std::map<std::string, Spec>& specs() {
       {"dnc", {"", true, ""}},
       {"flame", {"noise = 0\n", true, ""}},
       {"signguard", {"", true, ""}},
+      // Default: s = 2, inner median (4 outliers of 20 pollute at most 4 of the 10 buckets).
+      {"bucketing", {"", true, ""}},
   };
   return s;
 }
@@ -598,4 +600,131 @@ TEST_CASE("coordinate_wise hands each coordinate's values in row order (tile and
     }
     CHECK(out == expect);
   }
+TEST_CASE("bucketing: s = 1 is the inner rule alone, s >= n the mean of all updates") {
+  Fixture fx;
+  const auto d = gaussian(9, 3000, 15);
+  const auto ups = as_updates(d);  // sample weights 1, 2, 3, 1, 2, ...
+  const auto ctx = context(2, nullptr);
+  std::vector<float> alone(3000), one(3000);
+  fx.make("median").agg->aggregate(ups, alone, ctx, nullptr);
+  fx.make("bucketing", "s = 1\n").agg->aggregate(ups, one, ctx, nullptr);
+  CHECK(one == alone);  // buckets of one: the same values, and the median ignores their order
+  // One bucket: the inner median of a single vector is that vector, the bucket mean.
+  std::vector<float> mean(3000), all(3000), fedavg(3000), wall(3000);
+  fx.make("mean").agg->aggregate(ups, mean, ctx, nullptr);
+  fx.make("bucketing", "s = 9\n").agg->aggregate(ups, all, ctx, nullptr);
+  CHECK(dist(all, mean) <= 1e-6 * norm(mean));
+  fx.make("fedavg").agg->aggregate(ups, fedavg, ctx, nullptr);
+  fx.make("bucketing", "s = 20\nweighted = true\n").agg->aggregate(ups, wall, ctx, nullptr);
+  CHECK(dist(wall, fedavg) <= 1e-6 * norm(fedavg));
+  CHECK(dist(mean, fedavg) > 1e-3 * norm(fedavg));  // the weights do differ
+}
+
+TEST_CASE("bucketing + krum (f = 0): the output is the mean of the one chosen bucket") {
+  Fixture fx;
+  const auto d = gaussian(8, 50, 16);
+  const auto ups = as_updates(d);
+  std::vector<float> out(50);
+  fl::AggregationReport rep;
+  fx.make("bucketing", "inner = \"krum\"\nf = 0\n")
+      .agg->aggregate(ups, out, context(0, nullptr), &rep);
+  REQUIRE(rep.trust.size() == 8);
+  std::vector<std::size_t> chosen;
+  for (std::size_t k = 0; k < 8; ++k) {
+    CHECK((rep.trust[k] == 0.0 || rep.trust[k] == 1.0));
+    if (rep.trust[k] == 1.0) chosen.push_back(k);
+  }
+  REQUIRE(chosen.size() == 2);  // krum keeps one bucket of s = 2 updates
+  std::vector<float> pair(50);
+  for (std::size_t i = 0; i < 50; ++i)
+    pair[i] = static_cast<float>(0.5 * (double(d[chosen[0]][i]) + d[chosen[1]][i]));
+  CHECK(dist(out, pair) <= 1e-6 * norm(pair));
+}
+
+TEST_CASE("bucketing beats the median alone on heterogeneous honest updates") {
+  // Six clients at 0 and four at 10 (mean 4): the coordinate median is 0. With buckets of two,
+  // the bucket means are 0, 5 or 10, and their median is 5 unless the permutation pairs the four
+  // 10s among themselves (3 x 15 of the 945 pairings, p = 1/21), when it is 0.
+  Fixture fx;
+  std::vector<std::vector<float>> d(10, std::vector<float>(4, 0.0f));
+  for (std::size_t k : {1, 4, 6, 9}) std::fill(d[k].begin(), d[k].end(), 10.0f);
+  const auto ups = as_updates(d);
+  std::vector<float> out(4);
+  fx.make("median").agg->aggregate(ups, out, context(0, nullptr), nullptr);
+  CHECK(out[0] == 0.0f);
+  auto b = fx.make("bucketing");
+  double err = 0;
+  int fives = 0;
+  const int runs = 200;
+  for (int r = 0; r < runs; ++r) {
+    auto ctx = context(0, nullptr);
+    ctx.round = r;  // a new permutation every round
+    b.agg->aggregate(ups, out, ctx, nullptr);
+    CHECK((out[0] == 0.0f || out[0] == 5.0f));
+    CHECK(out[3] == out[0]);
+    fives += out[0] == 5.0f;
+    err += std::abs(out[0] - 4.0);
+  }
+  MESSAGE("bucketing median = 5 in " << fives << " of " << runs << " rounds");
+  CHECK(fives >= 170);      // E = 190.5, sd ~ 3
+  CHECK(err / runs < 1.5);  // the median alone errs by 4
+}
+
+TEST_CASE("bucketing: the inner rule's bound on ceil(n/s) buckets, its f, its root update") {
+  Fixture fx;
+  auto b = fx.make("bucketing", "inner = \"krum\"\nf = 2\n");
+  CHECK(b.agg->configured_f(7) == 2);
+  CHECK(b.agg->check(13, 2).empty());  // 7 buckets > 2 * 2 + 2
+  const std::string msg = b.agg->check(12, 2);
+  CHECK(msg.find("ceil(12 / 2) = 6 bucket means") != std::string::npos);
+  CHECK(msg.find("aggregator krum needs n > 2f + 2") != std::string::npos);
+  CHECK(fx.make("bucketing", "s = 3\n").agg->check(6, 1) != "");  // median: 2 buckets, 2f < 2
+  CHECK(fx.make("bucketing", "s = 3\n").agg->check(7, 1) == "");
+  CHECK(fx.make("bucketing").agg->configured_f(3) == 3);
+  CHECK(fx.make("bucketing", "inner = \"fltrust\"\n").agg->needs_root_update());
+  CHECK_FALSE(fx.make("bucketing").agg->needs_root_update());
+  // A small round lowers the inner f, and the note says where.
+  fl::AggregationReport rep;
+  std::vector<float> out(10);
+  const auto d = gaussian(10, 10, 17);
+  b.agg->aggregate(as_updates(d), out, context(0, nullptr), &rep);
+  CHECK(rep.note == "bucketing (5 buckets): krum: f lowered from 2 to 1 (only 5 updates)");
+  // Bad input names the key.
+  auto bad = [&](const std::string& extra, const std::string& want) {
+    try {
+      fx.make("bucketing", extra);
+      FAIL("no error for " << extra);
+    } catch (const scenario::InputError& e) {
+      CHECK_MESSAGE(std::string(e.what()).find(want) != std::string::npos, e.what());
+    }
+  };
+  bad("inner = \"bucketing\"\n", "a.inner");
+  bad("inner = \"medians\"\n", "did you mean \"median\"");
+  bad("s = 0\n", "a.s");
+}
+
+TEST_CASE("bucketing + centered_clipping: only the round's result moves the inner centre") {
+  Fixture fx;
+  const auto d = gaussian(6, 20, 18, 3.0);
+  const auto ups = as_updates(d);
+  const std::vector<fl::ClientUpdate> subset(ups.begin(), ups.begin() + 3);
+  auto a = fx.make("bucketing", "inner = \"centered_clipping\"\ntau = 1.0\n");
+  auto b = fx.make("bucketing", "inner = \"centered_clipping\"\ntau = 1.0\n");
+  std::vector<float> oa(20), ob(20);
+  auto ctx = context(0, nullptr);
+  ctx.round = 0;
+  a.agg->aggregate(ups, oa, ctx, nullptr);
+  b.agg->aggregate(ups, ob, ctx, nullptr);
+  auto sub = ctx;
+  sub.round_result = false;
+  b.agg->aggregate(subset, ob, sub, nullptr);  // a contribution score's subset
+  ctx.round = 1;
+  a.agg->aggregate(ups, oa, ctx, nullptr);
+  b.agg->aggregate(ups, ob, ctx, nullptr);
+  CHECK(oa == ob);
+  // And the centre does move: round 1 differs from a fresh rule's round 1.
+  auto c = fx.make("bucketing", "inner = \"centered_clipping\"\ntau = 1.0\n");
+  std::vector<float> oc(20);
+  c.agg->aggregate(ups, oc, ctx, nullptr);
+  CHECK(oc != oa);
 }

@@ -18,5 +18,6 @@ void register_fltrust(AggregatorRegistry& reg);
 void register_dnc(AggregatorRegistry& reg);
 void register_flame(AggregatorRegistry& reg);
 void register_signguard(AggregatorRegistry& reg);
+void register_bucketing(AggregatorRegistry& reg);  // meta-rule: an inner rule on bucket means
 
 }  // namespace ledgerfl::fl::aggs
