@@ -600,6 +600,8 @@ TEST_CASE("coordinate_wise hands each coordinate's values in row order (tile and
     }
     CHECK(out == expect);
   }
+}
+
 TEST_CASE("bucketing: s = 1 is the inner rule alone, s >= n the mean of all updates") {
   Fixture fx;
   const auto d = gaussian(9, 3000, 15);
