@@ -81,10 +81,22 @@ int audit_contract(const RecordedTables& r, std::ostream& out) {
   const Table com = read(r, "/contract/commitments");
   const std::size_t cr = com.col("round"), cc = com.col("client"), ch = com.col("commitment"),
                     cs = com.col("samples"), ct = com.col("tx_hash"), cb = com.col("bytes");
+  // execute_on = "head": each submission names the block that opened its round (a payload field).
+  std::size_t cref = com.cols.size();
+  for (std::size_t i = 0; i < com.cols.size(); ++i)
+    if (com.cols[i].name == "ref") cref = i;
   const std::size_t th = txs.col("tx_hash"), tp = txs.col("payload_hash"), ts = txs.col("sender"),
                     tb = txs.col("block");
   std::unordered_map<Hash, std::size_t, HashKey> tx_of;
-  for (std::size_t j = 0; j < txs.rows.size(); ++j) tx_of.emplace(txs.hash(j, th), j);
+  // A transaction of a forked chain can be in several blocks (an orphaned one and the main
+  // chain's): its main-chain inclusion is the one that counts.
+  auto on_main = [&](std::size_t j) {
+    return blocks.i64(static_cast<std::size_t>(txs.i64(j, tb)), bm) == 1;
+  };
+  for (std::size_t j = 0; j < txs.rows.size(); ++j) {
+    const auto [it, fresh] = tx_of.emplace(txs.hash(j, th), j);
+    if (!fresh && !on_main(it->second) && on_main(j)) it->second = j;
+  }
   for (std::size_t k = 0; k < com.rows.size(); ++k) {
     const auto t = tx_of.find(com.hash(k, ct));
     Call c;
@@ -93,6 +105,7 @@ int audit_contract(const RecordedTables& r, std::ostream& out) {
     c.round = com.i64(k, cr);
     c.commitment = com.hash(k, ch);
     c.samples = com.i64(k, cs);
+    if (cref < com.cols.size()) c.ref = com.hash(k, cref);
     std::string why;
     if (t == tx_of.end())
       why = "its transaction is not in /ledger/txs";

@@ -25,6 +25,8 @@ std::string_view reject_name(Reject r) {
       return "wrong_round";
     case Reject::kMalformed:
       return "malformed";
+    case Reject::kStale:
+      return "stale";
   }
   return "?";
 }
@@ -42,6 +44,9 @@ Hash call_hash(const Call& c) {
       .i64(c.voting_rounds);
   // Evidence fields only for evidence calls (the other calls' hashes stay what they were).
   if (c.op == Op::kEvidence) e.u64(c.offender).i64(c.height);
+  // The referenced block only under execute_on = "head" (zero otherwise: the final mode's
+  // hashes stay what they were).
+  if (c.ref != Hash{}) e.hash(c.ref);
   Hash h = e.digest();
   if (!c.key.empty() || !c.value.empty()) {
     std::vector<std::uint8_t> b(h.begin(), h.end());
@@ -87,6 +92,43 @@ LearningContract::LearningContract(ContractParams params,
       tokens_(params_.clients + params_.validators + 1) {
   registered_.assign(params_.clients, 0);
   reputation_->resize(params_.clients);
+}
+
+LearningContract::LearningContract(const LearningContract& o)
+    : params_(o.params_),
+      selection_(o.selection_),
+      reputation_(o.reputation_->clone()),
+      seed_(o.seed_),
+      tokens_(o.tokens_),
+      gov_(o.gov_),
+      obs_(o.obs_),
+      registered_(o.registered_),
+      phase_(o.phase_),
+      round_(o.round_),
+      deadline_(o.deadline_),
+      vote_deadline_(o.vote_deadline_),
+      open_ref_(o.open_ref_),
+      close_ref_(o.close_ref_),
+      participants_(o.participants_),
+      submissions_(o.submissions_),
+      samples_(o.samples_),
+      committee_(o.committee_),
+      votes_(o.votes_),
+      reports_(o.reports_),
+      finalized_rounds_(o.finalized_rounds_),
+      failed_rounds_(o.failed_rounds_),
+      equivocations_(o.equivocations_),
+      digest_(o.digest_),
+      book_(o.book_) {
+  pending_registrations = o.pending_registrations;
+}
+
+LearningContract& LearningContract::operator=(const LearningContract& o) {
+  if (this != &o) {
+    LearningContract copy(o);
+    *this = std::move(copy);
+  }
+  return *this;
 }
 
 void LearningContract::genesis(std::span<const Amount> client_balances, Amount validator_stake,
@@ -149,6 +191,8 @@ void LearningContract::apply(const Call& c, core::SimTime t) {
         why = c.round < round_ || (c.round == round_ && phase_ != Phase::kOpen)
                   ? Reject::kLate
                   : Reject::kWrongRound;
+      else if (params_.head && c.ref != open_ref_)
+        why = Reject::kStale;  // trained for an opening (and model version) a reorg orphaned
       else if (t > deadline_)
         why = Reject::kLate;
       else if (!std::binary_search(participants_.begin(), participants_.end(), a))
@@ -173,7 +217,8 @@ void LearningContract::apply(const Call& c, core::SimTime t) {
     case Op::kVote:
       if (phase_ != Phase::kVoting || c.round != round_) return;
       if (!std::binary_search(committee_.begin(), committee_.end(), a)) return;
-      votes_.emplace(a, c.commitment);  // first vote counts
+      if (params_.head && c.ref != close_ref_) return;  // a vote on an orphaned closing
+      votes_.emplace(a, c.commitment);                  // first vote counts
       return;
     case Op::kPropose:  // votes count from this round for voting_rounds rounds
       if (!c.key.empty() && c.voting_rounds >= 1)
@@ -203,6 +248,7 @@ void LearningContract::apply(const Call& c, core::SimTime t) {
 void LearningContract::open_round(const Hash& randomness, core::SimTime t) {
   ++round_;
   phase_ = Phase::kOpen;
+  open_ref_ = randomness;
   submissions_.clear();
   samples_.clear();
   votes_.clear();
@@ -230,6 +276,7 @@ void LearningContract::open_round(const Hash& randomness, core::SimTime t) {
 void LearningContract::close_round(const Hash& randomness, core::SimTime t) {
   phase_ = Phase::kVoting;
   vote_deadline_ = t + params_.vote_timeout;
+  close_ref_ = randomness;
   std::vector<economy::Candidate> vals;
   for (std::size_t v = 0; v < params_.validators; ++v) {
     const Account a = validator_account(v);
@@ -252,7 +299,8 @@ void LearningContract::close_round(const Hash& randomness, core::SimTime t) {
   std::sort(committee_.begin(), committee_.end());
   std::vector<Account> included;
   for (const auto& [a, h] : submissions_) included.push_back(a);
-  if (obs_.closed) obs_.closed(RoundClosed{round_, committee_, included, vote_deadline_});
+  if (obs_.closed)
+    obs_.closed(RoundClosed{round_, committee_, included, vote_deadline_, randomness});
 }
 
 void LearningContract::finalize(bool failed, const Hash& result, core::SimTime) {

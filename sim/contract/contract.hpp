@@ -57,6 +57,7 @@ enum class Reject : std::uint8_t {
   kNotBonded,    // the sender's bonded stake is below min_stake
   kWrongRound,   // for a round that is not the open one
   kMalformed,    // commitment or sample count invalid
+  kStale,        // execute_on = "head": for a round opening that a reorg orphaned
 };
 std::string_view reject_name(Reject r);
 
@@ -74,6 +75,10 @@ struct Call {
   std::int64_t voting_rounds = 0;  // propose
   Account offender = 0;            // evidence: the equivocating validator's account
   std::int64_t height = 0;         // evidence: the chain height of the double-signed votes
+  // execute_on = "head": the block the call refers to (submit: the block that opened its round;
+  // vote: the block that closed it). Zero under "final" (and then not hashed, so the calls'
+  // hashes are those of the final mode).
+  Hash ref{};
 };
 Hash call_hash(const Call& c);
 
@@ -100,6 +105,10 @@ struct ContractParams {
   double validator_share = 0.1;    // of the pool, to agreeing committee members
   std::string aggregator;          // governable (recorded; the learner applies it)
   double gov_quorum = 0.33;        // turnout of bonded stake a proposal needs
+  // execute_on = "head": the contract runs on the optimistic head and may be reverted, so a
+  // submission must name the block that opened its round and a vote the block that closed it;
+  // a submission for another opening is rejected (kStale), a vote for another closing ignored.
+  bool head = false;
 };
 
 // Events the contract emits while executing a block; the coordinator acts on them.
@@ -114,6 +123,7 @@ struct RoundClosed {
   std::vector<Account> committee;  // validator accounts, sorted
   std::vector<Account> included;   // accepted submitters, sorted
   core::SimTime vote_deadline;
+  Hash closing_block{};  // the hash of the block that closed the round
 };
 struct RoundFinalized {
   std::int64_t round;
@@ -133,11 +143,17 @@ struct RoundReport {
   Hash hash() const;                    // what honest members vote on
 };
 
+// A value type: copying it copies the whole state (the reputation is cloned, the stateless
+// selection policy shared), which is how execute_on = "head" snapshots the state before each
+// block it executes and restores it on a reorg.
 class LearningContract {
  public:
   LearningContract(ContractParams params, std::unique_ptr<economy::SelectionPolicy> selection,
                    std::unique_ptr<economy::Reputation> reputation, std::uint64_t seed);
-  LearningContract(const LearningContract&) = delete;
+  LearningContract(const LearningContract& o);
+  LearningContract& operator=(const LearningContract& o);
+  LearningContract(LearningContract&&) = default;
+  LearningContract& operator=(LearningContract&&) = default;
 
   // Genesis: mints balances and bonds validator stake (before any block).
   void genesis(std::span<const Amount> client_balances, Amount validator_stake,
@@ -161,6 +177,8 @@ class LearningContract {
 
   // State.
   std::int64_t round() const { return round_; }
+  // 0 registering, 1 open (submissions), 2 voting.
+  int phase() const { return static_cast<int>(phase_); }
   bool done() const { return finalized_rounds_ >= params_.rounds; }
   const ContractParams& params() const { return params_; }
   const economy::TokenLedger& tokens() const { return tokens_; }
@@ -207,7 +225,7 @@ class LearningContract {
   void enact(const economy::Proposal& p);
 
   ContractParams params_;
-  std::unique_ptr<economy::SelectionPolicy> selection_;
+  std::shared_ptr<const economy::SelectionPolicy> selection_;
   std::unique_ptr<economy::Reputation> reputation_;
   std::uint64_t seed_;
   economy::TokenLedger tokens_;
@@ -218,6 +236,7 @@ class LearningContract {
   Phase phase_ = Phase::kRegistering;
   std::int64_t round_ = 0;
   core::SimTime deadline_, vote_deadline_;
+  Hash open_ref_{}, close_ref_{};        // the blocks that opened and closed the current round
   std::vector<Account> participants_;    // sorted
   std::map<Account, Hash> submissions_;  // accepted this round
   std::map<Account, std::int64_t> samples_;

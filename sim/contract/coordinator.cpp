@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <limits>
 #include <map>
 #include <set>
@@ -166,6 +167,7 @@ class ContractCoordinator final : public fl::Coordinator, public net::Receiver {
   std::int64_t update_bytes() const { return static_cast<std::int64_t>(L_->num_params()) * 4; }
   void submit(const Call& call, OpCost cost);
   void on_block_final(std::uint32_t b);
+  void execute(std::uint32_t b, bool erase_calls);
   void on_opened(const RoundOpened& e);
   void on_closed(const RoundClosed& e);
   void on_finalized(const RoundFinalized& f);
@@ -239,6 +241,72 @@ class ContractCoordinator final : public fl::Coordinator, public net::Receiver {
                                             std::span<const std::size_t> avail_pos,
                                             std::span<const std::size_t> slots);
   void write_records();
+
+  // ---- execute_on = "head" (optimistic execution with reverts; FLchain, Wilhelmi et al. 2022)
+  // The contract executes each block when it joins the main chain. Before each executed block
+  // the state it can change is kept (an Exec); a reorg restores the Exec of the first block that
+  // left the main chain (the state after the common ancestor), and the new branch's blocks then
+  // execute in order. An Exec is dropped when its block is final, so memory follows the
+  // unfinalized depth. Off-chain facts (who downloaded, trained, uploaded, which validators
+  // hold an update, who sent a vote) are not reverted: they happened. A round opening (an
+  // "instance": its participants, their training) that a reorg orphans is dead for good; its
+  // trained updates are counted as wasted; a reopening of the round is a new instance.
+  bool head_ = false;
+  std::int64_t inst_ = 0, next_inst_ = 0;  // the current round instance (== round_ under final)
+  std::int64_t close_seq_ = 0;             // closings so far
+  std::int64_t close_tag_ = -1;    // the instance's closing (close_seq_ then; -1: not closed):
+                                   // tags fetches and vote timers (== round_ under final)
+  Hash open_ref_{}, close_ref_{};  // the blocks that opened and closed the instance
+  std::vector<fl::Task> tasks_;    // head: the instance's training tasks (to retrain)
+  std::int64_t trained_inst_ = 0;  // the instance whose deltas the learner's slots hold
+  std::uint32_t exec_block_ = 0;   // the block being executed
+  // The per-instance state of the coordinator (what on_opened resets).
+  struct RoundState {
+    std::int64_t inst = 0, round = 0, close_tag = -1;
+    double t_open = 0, t_close = kNaN, t_last_vote = kNaN;
+    std::vector<Participant> parts;
+    std::unordered_map<Account, std::size_t> part_of;
+    std::vector<Account> committee;
+    std::vector<std::uint8_t> voted;
+    std::map<net::NodeId, std::size_t> pending_fetch;
+    std::vector<float> aggregate;  // only in frozen instances (not in the per-block copies)
+    std::vector<fl::Task> tasks;   // idem
+    Hash honest_hash{}, first_vote{}, open_ref{}, close_ref{};
+    bool have_first_vote = false;
+    std::int64_t score_evals = 0, val_evals = 0, val_rejected = 0, val_rejected_mal = 0,
+                 val_malicious = 0;
+    double validate_s = 0;
+    std::chrono::steady_clock::time_point wall0;
+  };
+  RoundState save_round(bool bulk);  // bulk: move the aggregate and tasks out
+  void load_round(RoundState&& r);
+  // The state before an executed, not yet final, main-chain block.
+  struct Exec {
+    std::uint32_t block = 0;
+    std::unique_ptr<LearningContract> contract;
+    fl::Learner::GlobalState global;
+    RoundState round;
+    std::int64_t gas_by_op[kOps] = {};
+    std::int64_t bytes_onchain = 0, wrong_results = 0;
+    double t_prev_final = 0;
+    std::vector<Amount> reward_sum, slash_sum;
+    std::uint32_t done_block = chain::kNoBlock;
+  };
+  std::deque<Exec> executed_;                  // in height order, above the last final block
+  std::map<std::int64_t, RoundState> frozen_;  // earlier instances a revert may return to
+  bool revert_pending_ = false;
+  Exec revert_to_;
+  std::uint32_t done_block_ = chain::kNoBlock;  // the block that finalized the last round
+  // /contract/commitments rows wait for their closing block to be final (block, row).
+  std::vector<std::pair<std::uint32_t, std::vector<core::Cell>>> pending_commits_;
+  std::int64_t reverted_row_ = 0, wasted_row_ = 0;  // since the previous /rounds row
+  std::int64_t reverted_total_ = 0, wasted_total_ = 0, reverts_ = 0, reverted_blocks_ = 0;
+  std::int64_t retrains_ = 0;
+  core::TableSink* openings_table_ = nullptr;  // /contract/openings
+  void on_main_head(std::uint32_t b, bool on);
+  void on_final_head(std::uint32_t b);
+  void apply_revert();
+  void ensure_trained();
 };
 
 net::NodeId ContractCoordinator::attached(Account c) const {
@@ -270,11 +338,22 @@ ContractCoordinator::ContractCoordinator(const ParamView& root, std::uint64_t se
   static constexpr std::string_view kStorage[] = {"offchain", "onchain"};
   o_.onchain = cp.choice("storage", kStorage, "offchain") == "onchain";
   static constexpr std::string_view kExecute[] = {"final", "head"};
-  if (cp.choice("execute_on", kExecute, "final") == "head")
-    cp.fail("execute_on",
-            "= \"head\" (optimistic execution with reverts on reorg) is not implemented in this "
-            "version; use \"final\" (the default)");
+  head_ = cp.choice("execute_on", kExecute, "final") == "head";
+  if (head_) {
+    // What a revert could not restore is refused rather than silently wrong.
+    if (L_->adversary())
+      cp.fail("execute_on",
+              "= \"head\" does not run with [[attack]] tables (attacks keep state across rounds "
+              "that a reorg would not revert); use \"final\"");
+    const ParamView sv = root.table("server");
+    if (sv.has("type") && sv.string("type", "sgd") != "sgd")
+      cp.fail("execute_on",
+              "= \"head\" needs server.type = \"sgd\" (a stateful server optimizer's moments "
+              "are not reverted on a reorg); got \"" +
+                  sv.string("type", "sgd") + "\"");
+  }
   ContractParams P;
+  P.head = head_;
   P.clients = N_;
   P.rounds = ro_.rounds;
   P.per_round = ro_.per_round;
@@ -299,6 +378,8 @@ ContractCoordinator::ContractCoordinator(const ParamView& root, std::uint64_t se
   o_.validator_flops = cp.number("validator_flops", 1e11, Bounds::positive());
   o_.gas_price = cp.integer("gas_price", 20, Bounds::at_least(0));
   o_.record_updates = cp.boolean("record_updates", false);
+  if (head_ && o_.record_updates)
+    cp.fail("record_updates", "is not available with execute_on = \"head\"");
   gas_ = read_gas_schedule(cp.table("gas"));
 
   const ParamView rw = cp.table("rewards");
@@ -333,6 +414,10 @@ ContractCoordinator::ContractCoordinator(const ParamView& root, std::uint64_t se
     s.turnout = pp.number("turnout", 1.0, Bounds::between(0.0, 1.0));
     o_.proposals.push_back(std::move(s));
   }
+  if (head_ && !o_.proposals.empty())
+    cp.fail("proposal",
+            "scripted proposals are not available with execute_on = \"head\" (a reorg would "
+            "re-submit them)");
 
   chain::ChainSimulation::AppNodes app;
   app.clients = static_cast<std::uint32_t>(N_);
@@ -590,7 +675,9 @@ void ContractCoordinator::on_evidence(const chain::DuplicateVoteEvidence& e) {
 
 void ContractCoordinator::on_message(net::NodeId at, const net::Message& m) {
   const auto c = static_cast<Account>(m.a);
-  if (static_cast<std::int64_t>(m.b) != round_) return;  // a previous round's traffic
+  // A previous round's traffic (an earlier instance's, or an earlier closing's fetches). Under
+  // "final" both tags are the round number.
+  if (static_cast<std::int64_t>(m.b) != (m.kind == kFetch ? close_tag_ : inst_)) return;
   const auto it = part_of_.find(c);
   if (it == part_of_.end()) return;
   Participant& p = parts_[it->second];
@@ -604,9 +691,9 @@ void ContractCoordinator::on_message(net::NodeId at, const net::Message& m) {
       const double examples = lo.steps > 0 ? static_cast<double>(lo.steps * lo.batch)
                                            : static_cast<double>(L_->client_size(c)) * lo.epochs;
       const double train_s = examples * L_->flops_per_sample() / d.flops;
-      const std::int64_t r = round_;
+      const std::int64_t r = inst_;
       engine.schedule_in(SimTime::from_seconds(train_s), [this, c, r] {
-        if (r != round_) return;
+        if (r != inst_) return;
         Participant& q = parts_[part_of_.at(c)];
         q.t_trained = chain_->engine().now().seconds();
         net::Message up{
@@ -624,7 +711,9 @@ void ContractCoordinator::on_message(net::NodeId at, const net::Message& m) {
       call.round = round_;
       call.commitment = p.commitment;
       call.samples = static_cast<std::int64_t>(L_->client_size(c));
+      if (head_) call.ref = open_ref_;
       if (o_.onchain) {
+        if (head_) ensure_trained();
         const std::span<const float> d = L_->delta(p.slot);
         submit(call,
                submit_cost(gas_, {reinterpret_cast<const std::uint8_t*>(d.data()), d.size() * 4},
@@ -656,8 +745,8 @@ void ContractCoordinator::on_message(net::NodeId at, const net::Message& m) {
         const double secs =
             validate_s_ + n * static_cast<double>(L_->num_params()) * 2.0 / o_.validator_flops;
         const Account member = contract_->validator_account(at);
-        engine.schedule_in(SimTime::from_seconds(secs), [this, member, r = round_] {
-          if (r == round_) vote(member, honest_hash_);
+        engine.schedule_in(SimTime::from_seconds(secs), [this, member, r = close_tag_] {
+          if (r == close_tag_) vote(member, honest_hash_);
         });
       }
       return;
@@ -676,12 +765,18 @@ void ContractCoordinator::vote(Account member, const Hash& h) {
   call.sender = member;
   call.round = round_;
   call.commitment = h;
+  if (head_) call.ref = close_ref_;
   t_last_vote_ = chain_->engine().now().seconds();
   submit(call, vote_cost(gas_));
 }
 
 void ContractCoordinator::on_block_final(std::uint32_t b) {
   if (b == 0 || done_) return;
+  execute(b, /*erase_calls=*/true);
+}
+
+void ContractCoordinator::execute(std::uint32_t b, bool erase_calls) {
+  exec_block_ = b;
   const chain::Block& blk = chain_->ledger().tree.at(b);
   const double now = chain_->engine().now().seconds();
   std::vector<const Call*> calls;
@@ -695,7 +790,7 @@ void ContractCoordinator::on_block_final(std::uint32_t b) {
     nonces.push_back(tx.nonce);
     gas_by_op_[static_cast<std::size_t>(c.op)] += tx.gas;
     bytes_onchain_ += tx.size;
-    if (c.op == Op::kSubmit && c.round == round_) {
+    if (c.op == Op::kSubmit && c.round == round_ && (!head_ || c.ref == open_ref_)) {
       if (auto p = part_of_.find(c.sender); p != part_of_.end() && !parts_[p->second].submitted) {
         parts_[p->second].submitted = true;
         parts_[p->second].t_executed = now;
@@ -703,15 +798,16 @@ void ContractCoordinator::on_block_final(std::uint32_t b) {
       }
     }
     tx_hash_of_.erase(tx.nonce);
-    if (c.op == Op::kVote && c.round == round_ && !have_first_vote_) {
+    if (c.op == Op::kVote && c.round == round_ && !have_first_vote_ &&
+        (!head_ || c.ref == close_ref_)) {
       have_first_vote_ = true;
       first_vote_ = c.commitment;
     }
   }
   contract_->execute_block(blk.hash, SimTime::ns(blk.header.timestamp_ns), calls);
-  for (std::uint64_t n : nonces) {
-    calls_.erase(n);
-  }
+  // Under "head" a call stays known until its block is final: a reorg can execute it again.
+  if (erase_calls)
+    for (std::uint64_t n : nonces) calls_.erase(n);
   // Lazy committee members vote without fetching: they copy the first vote they see on-chain.
   if (have_first_vote_ && !committee_.empty())
     for (Account m : committee_)
@@ -720,6 +816,11 @@ void ContractCoordinator::on_block_final(std::uint32_t b) {
 
 void ContractCoordinator::on_opened(const RoundOpened& e) {
   core::Engine& engine = chain_->engine();
+  // The previous instance is kept (frozen) while a revert may return to it.
+  if (head_) frozen_[inst_] = save_round(/*bulk=*/true);
+  inst_ = ++next_inst_;
+  close_tag_ = -1;
+  open_ref_ = e.randomness;
   round_ = e.round;
   t_open_ = engine.now().seconds();
   t_close_ = t_last_vote_ = kNaN;
@@ -774,12 +875,20 @@ void ContractCoordinator::on_opened(const RoundOpened& e) {
   }
   for (double x : hash_s) sha_seconds_ += x;
   sha_bytes_ += static_cast<double>(tasks.size()) * static_cast<double>(update_bytes());
+  trained_inst_ = inst_;
+  if (head_) {
+    openings_table_->append(
+        std::vector<core::Cell>{core::Cell{round_}, core::Cell{inst_}, core::Cell{e.randomness},
+                                core::Cell{static_cast<std::int64_t>(parts_.size())},
+                                core::Cell{static_cast<std::int64_t>(tasks.size())}});
+    tasks_ = std::move(tasks);
+  }
   for (Participant& p : parts_) {
     if (p.slot == static_cast<std::size_t>(-1)) continue;
     p.commitment = commitments[p.slot];
     chain_->network().send(attached(p.client), node_of(p.client),
                            {kDownload, false, attached(p.client), update_bytes(), p.client,
-                            static_cast<std::uint64_t>(round_), 0});
+                            static_cast<std::uint64_t>(inst_), 0});
   }
   // Scripted governance: the proposal is submitted when its round opens; the bonded clients
   // vote in the same round (keyed draws for turnout and choice).
@@ -817,6 +926,11 @@ void ContractCoordinator::on_opened(const RoundOpened& e) {
 
 void ContractCoordinator::on_closed(const RoundClosed& e) {
   core::Engine& engine = chain_->engine();
+  if (head_) ensure_trained();
+  close_tag_ = ++close_seq_;
+  close_ref_ = e.closing_block;
+  voted_.assign(V_, 0);  // a closing (again, after a revert) asks every member anew
+  pending_fetch_.clear();
   t_close_ = engine.now().seconds();
   committee_ = e.committee;
   // The committee's honest computation, done once: which committed updates can be fetched,
@@ -888,11 +1002,17 @@ void ContractCoordinator::on_closed(const RoundClosed& e) {
     const Participant& p = parts_[part_of_.at(c)];
     const std::span<const float> d = L_->delta(p.slot);
     const std::int64_t bytes = static_cast<std::int64_t>(d.size()) * 4;
-    const std::vector<core::Cell> row = {
+    std::vector<core::Cell> row = {
         core::Cell{round_},       core::Cell{static_cast<std::int64_t>(c)},
         core::Cell{p.commitment}, core::Cell{static_cast<std::int64_t>(L_->client_size(c))},
         core::Cell{p.tx_hash},    core::Cell{bytes}};
-    commit_table_->append(row);
+    if (head_) {
+      // Written once the closing block is final (a reorg may orphan this closing).
+      row.push_back(core::Cell{open_ref_});
+      pending_commits_.emplace_back(exec_block_, std::move(row));
+    } else {
+      commit_table_->append(row);
+    }
     if (o_.record_updates) {
       const auto* b = reinterpret_cast<const std::uint8_t*>(d.data());
       std::vector<core::Cell> chunk(2);
@@ -939,14 +1059,14 @@ void ContractCoordinator::on_closed(const RoundClosed& e) {
               }
             chain_->network().send(
                 src, v,
-                {kFetch, false, src, update_bytes(), c, static_cast<std::uint64_t>(round_), v});
+                {kFetch, false, src, update_bytes(), c, static_cast<std::uint64_t>(close_tag_), v});
             ++need;
           }
         if (need > 0) {
           pending_fetch_[v] = need;
         } else {
-          engine.schedule_in(SimTime::from_seconds(agg_s), [this, m, r = round_] {
-            if (r == round_) vote(m, honest_hash_);
+          engine.schedule_in(SimTime::from_seconds(agg_s), [this, m, r = close_tag_] {
+            if (r == close_tag_) vote(m, honest_hash_);
           });
         }
         break;
@@ -1029,12 +1149,17 @@ void ContractCoordinator::on_finalized(const RoundFinalized& f) {
   }
   write_round(f);
   if (contract_->done()) {
-    done_ = true;
-    chain_->engine().stop();
+    if (head_) {
+      done_block_ = exec_block_;  // the run ends when this block is final (on_final_head)
+    } else {
+      done_ = true;
+      chain_->engine().stop();
+    }
   }
 }
 
 void ContractCoordinator::write_round(const RoundFinalized& f) {
+  if (head_) ensure_trained();  // make_row reads the included updates' results
   const double now = chain_->engine().now().seconds();
   LearningContract::RoundBook book = contract_->take_book();
   std::vector<fl::Task> tasks;
@@ -1083,6 +1208,11 @@ void ContractCoordinator::write_round(const RoundFinalized& f) {
     row.add("validation_rejected", val_rejected_);
     row.add("validation_rejected_malicious", val_rejected_mal_);
     row.add("validation_s", validate_s_);
+  }
+  if (head_) {
+    row.add("reverted_rounds", reverted_row_);
+    row.add("wasted_updates", wasted_row_);
+    reverted_row_ = wasted_row_ = 0;
   }
   row.add("round_failed", static_cast<std::int64_t>(f.failed));
   row.add("wrong_result", static_cast<std::int64_t>(!f.failed && f.result != honest_hash_));
@@ -1157,6 +1287,218 @@ void ContractCoordinator::write_round(const RoundFinalized& f) {
   sink_->flush();
 }
 
+// ---------------------------------------------------------------------- execute_on = "head"
+ContractCoordinator::RoundState ContractCoordinator::save_round(bool bulk) {
+  RoundState r;
+  r.inst = inst_;
+  r.round = round_;
+  r.close_tag = close_tag_;
+  r.t_open = t_open_;
+  r.t_close = t_close_;
+  r.t_last_vote = t_last_vote_;
+  r.parts = parts_;
+  r.part_of = part_of_;
+  r.committee = committee_;
+  r.voted = voted_;
+  r.pending_fetch = pending_fetch_;
+  if (bulk) {
+    r.aggregate = std::move(aggregate_);
+    r.tasks = std::move(tasks_);
+    aggregate_.clear();
+    tasks_.clear();
+  }
+  r.honest_hash = honest_hash_;
+  r.first_vote = first_vote_;
+  r.open_ref = open_ref_;
+  r.close_ref = close_ref_;
+  r.have_first_vote = have_first_vote_;
+  r.score_evals = score_evals_;
+  r.val_evals = val_evals_;
+  r.val_rejected = val_rejected_;
+  r.val_rejected_mal = val_rejected_mal_;
+  r.val_malicious = val_malicious_;
+  r.validate_s = validate_s_;
+  r.wall0 = wall0_;
+  return r;
+}
+
+void ContractCoordinator::load_round(RoundState&& r) {
+  inst_ = r.inst;
+  round_ = r.round;
+  close_tag_ = r.close_tag;
+  t_open_ = r.t_open;
+  t_close_ = r.t_close;
+  t_last_vote_ = r.t_last_vote;
+  parts_ = std::move(r.parts);
+  part_of_ = std::move(r.part_of);
+  committee_ = std::move(r.committee);
+  voted_ = std::move(r.voted);
+  pending_fetch_ = std::move(r.pending_fetch);
+  aggregate_ = std::move(r.aggregate);
+  tasks_ = std::move(r.tasks);
+  honest_hash_ = r.honest_hash;
+  first_vote_ = r.first_vote;
+  open_ref_ = r.open_ref;
+  close_ref_ = r.close_ref;
+  have_first_vote_ = r.have_first_vote;
+  score_evals_ = r.score_evals;
+  val_evals_ = r.val_evals;
+  val_rejected_ = r.val_rejected;
+  val_rejected_mal_ = r.val_rejected_mal;
+  val_malicious_ = r.val_malicious;
+  validate_s_ = r.validate_s;
+  wall0_ = r.wall0;
+}
+
+// The learner's slots are a cache of one instance's deltas; after a revert to an earlier
+// instance they are recomputed (training is a pure function of the tasks: same bytes, checked
+// against the commitments).
+void ContractCoordinator::ensure_trained() {
+  if (trained_inst_ == inst_ || tasks_.empty()) return;
+  L_->train(tasks_);
+  for (const Participant& p : parts_)
+    if (p.slot != static_cast<std::size_t>(-1) && hash_floats(L_->delta(p.slot)) != p.commitment)
+      throw std::logic_error("execute_on = head: retraining a round gave other bytes");
+  trained_inst_ = inst_;
+  ++retrains_;
+}
+
+void ContractCoordinator::on_main_head(std::uint32_t b, bool on) {
+  if (b == 0) return;
+  if (!on) {
+    // Blocks leave the main chain from the old head down: each is the last one executed.
+    if (executed_.empty() || executed_.back().block != b)
+      throw std::runtime_error(fmt::format(
+          "execute_on = \"head\": a reorg removed block {} (height {}), which the contract "
+          "executed as final; the consensus broke finality (raise "
+          "chain.consensus.confirmations)",
+          b, chain_->ledger().tree.at(b).height()));
+    revert_to_ = std::move(executed_.back());
+    executed_.pop_back();
+    revert_pending_ = true;
+    ++reverted_blocks_;
+    return;
+  }
+  if (revert_pending_) apply_revert();
+  if (done_) return;
+  // The state before this block, then the block.
+  Exec e;
+  e.block = b;
+  e.contract = std::make_unique<LearningContract>(*contract_);
+  e.global = L_->global_state();
+  e.round = save_round(/*bulk=*/false);
+  std::copy(std::begin(gas_by_op_), std::end(gas_by_op_), std::begin(e.gas_by_op));
+  e.bytes_onchain = bytes_onchain_;
+  e.wrong_results = wrong_results_;
+  e.t_prev_final = t_prev_final_;
+  e.reward_sum = reward_sum_;
+  e.slash_sum = slash_sum_;
+  e.done_block = done_block_;
+  executed_.push_back(std::move(e));
+  if (contract_->done()) {
+    exec_block_ = b;  // the last round is final on the head: nothing executes any more
+    return;
+  }
+  execute(b, /*erase_calls=*/false);
+}
+
+// Restores the state after the common ancestor (revert_to_, the state before the first block
+// that left the main chain). What the orphaned blocks did is counted first.
+void ContractCoordinator::apply_revert() {
+  revert_pending_ = false;
+  Exec& t = revert_to_;
+  ++reverts_;
+  // Round transitions undone: from (round, phase) at the old head back to the ancestor's, each
+  // round whose opening, closing or finalization is undone counts once.
+  const std::int64_t r_now = contract_->round(), r_then = t.contract->round();
+  if (r_now != r_then || contract_->phase() != t.contract->phase()) {
+    const std::int64_t n = (r_now - r_then) + (r_then > 0 ? 1 : 0);
+    reverted_row_ += n;
+    reverted_total_ += n;
+  }
+  // Instances opened on the orphaned branch are dead: their trained updates are wasted.
+  const std::int64_t x = t.round.inst;
+  RoundState live;
+  if (inst_ == x) {
+    live = save_round(/*bulk=*/true);
+  } else {
+    auto trained = [](const std::vector<Participant>& ps) {
+      return static_cast<std::int64_t>(std::count_if(ps.begin(), ps.end(), [](const auto& p) {
+        return p.slot != static_cast<std::size_t>(-1);
+      }));
+    };
+    std::int64_t w = trained(parts_);
+    for (auto it = frozen_.upper_bound(x); it != frozen_.end();) {
+      w += trained(it->second.parts);
+      it = frozen_.erase(it);
+    }
+    wasted_row_ += w;
+    wasted_total_ += w;
+    live = std::move(frozen_.at(x));
+    frozen_.erase(x);
+  }
+  // The instance's off-chain facts stay (live); what the chain decided returns to the ancestor's.
+  for (std::size_t i = 0; i < live.parts.size() && i < t.round.parts.size(); ++i) {
+    Participant& p = live.parts[i];
+    const Participant& q = t.round.parts[i];
+    p.submitted = q.submitted;
+    p.t_executed = q.t_executed;
+    p.tx_hash = q.tx_hash;
+    p.included = q.included;
+    p.available = q.available;
+    p.rejected = q.rejected;
+    p.score = q.score;
+  }
+  live.committee = t.round.committee;
+  live.t_close = t.round.t_close;
+  live.honest_hash = t.round.honest_hash;
+  live.close_ref = t.round.close_ref;
+  live.close_tag = t.round.close_tag;
+  live.have_first_vote = t.round.have_first_vote;
+  live.first_vote = t.round.first_vote;
+  live.score_evals = t.round.score_evals;
+  live.val_evals = t.round.val_evals;
+  live.val_rejected = t.round.val_rejected;
+  live.val_rejected_mal = t.round.val_rejected_mal;
+  live.val_malicious = t.round.val_malicious;
+  live.validate_s = t.round.validate_s;
+  load_round(std::move(live));
+  contract_ = std::move(t.contract);
+  L_->restore_global(t.global);
+  std::copy(std::begin(t.gas_by_op), std::end(t.gas_by_op), std::begin(gas_by_op_));
+  bytes_onchain_ = t.bytes_onchain;
+  wrong_results_ = t.wrong_results;
+  t_prev_final_ = t.t_prev_final;
+  reward_sum_ = std::move(t.reward_sum);
+  slash_sum_ = std::move(t.slash_sum);
+  done_block_ = t.done_block;
+  const chain::BlockTree& tree = chain_->ledger().tree;
+  std::erase_if(pending_commits_, [&](const auto& pc) { return !tree.at(pc.first).on_main; });
+  contract_->tokens().check_supply();  // the restored state conserves supply too
+  revert_to_ = Exec{};
+}
+
+void ContractCoordinator::on_final_head(std::uint32_t b) {
+  if (b == 0) return;
+  if (revert_pending_) apply_revert();
+  const chain::BlockTree& tree = chain_->ledger().tree;
+  const std::int64_t h = tree.at(b).height();
+  while (!executed_.empty() && tree.at(executed_.front().block).height() <= h)
+    executed_.pop_front();
+  const std::int64_t keep = executed_.empty() ? inst_ : executed_.front().round.inst;
+  while (!frozen_.empty() && frozen_.begin()->first < keep) frozen_.erase(frozen_.begin());
+  std::erase_if(pending_commits_, [&](auto& pc) {
+    if (tree.at(pc.first).height() > h || !tree.at(pc.first).on_main) return false;
+    commit_table_->append(pc.second);
+    return true;
+  });
+  for (std::uint32_t t : tree.at(b).txs) calls_.erase(chain_->ledger().txs[t].nonce);
+  if (b == done_block_ && !done_) {
+    done_ = true;
+    chain_->engine().stop();
+  }
+}
+
 // /contract/state: the application state each block's header commits to (one row per block
 // produced so far, forks included); audit recomputes every header's state_digest from it.
 void ContractCoordinator::write_records() {
@@ -1188,11 +1530,25 @@ void ContractCoordinator::run(core::RunSink& sink) {
       {"slashed", core::ColumnType::kInt64},      {"stake", core::ColumnType::kInt64},
       {"reputation", core::ColumnType::kFloat64}, {"role", core::ColumnType::kInt64}};
   clients_table_ = &sink.table("/clients", kClientCols);
-  static const std::vector<core::ColumnSpec> kCommitCols = {
+  std::vector<core::ColumnSpec> commit_cols = {
       {"round", core::ColumnType::kInt64},       {"client", core::ColumnType::kInt64},
       {"commitment", core::ColumnType::kHash32}, {"samples", core::ColumnType::kInt64},
       {"tx_hash", core::ColumnType::kHash32},    {"bytes", core::ColumnType::kInt64}};
-  commit_table_ = &sink.table("/contract/commitments", kCommitCols);
+  // Under "head" a submission names the block that opened its round (part of its payload hash).
+  if (head_) commit_cols.push_back({"ref", core::ColumnType::kHash32});
+  commit_table_ = &sink.table("/contract/commitments", commit_cols);
+  if (head_) {
+    // One row per round opening executed on the head (a reopening after a revert is a new
+    // instance): its block's hash and how many participants trained for it.
+    static const std::vector<core::ColumnSpec> kOpenCols = {
+        {"round", core::ColumnType::kInt64},
+        {"instance", core::ColumnType::kInt64},
+        {"block_hash", core::ColumnType::kHash32},
+        {"participants", core::ColumnType::kInt64},
+        {"trained", core::ColumnType::kInt64}};
+    openings_table_ = &sink.table("/contract/openings", kOpenCols);
+    sink.set_meta("contract.execute_on", std::string("head"));
+  }
   if (o_.record_updates) {
     static const std::vector<core::ColumnSpec> kUpdateCols = {{"update", core::ColumnType::kInt64},
                                                               {"chunk", core::ColumnType::kHash32}};
@@ -1242,7 +1598,16 @@ void ContractCoordinator::run(core::RunSink& sink) {
   obs.closed = [this](const RoundClosed& e) { on_closed(e); };
   obs.finalized = [this](const RoundFinalized& f) { on_finalized(f); };
   contract_->set_observer(std::move(obs));
-  chain_->ledger().tree.on_finalized([this](std::uint32_t b) { on_block_final(b); });
+  if (head_) {
+    chain::BlockTree& tree = chain_->ledger().tree;
+    tree.on_main_change([this](std::uint32_t b, bool on) { on_main_head(b, on); });
+    tree.on_reorg([this](const chain::ReorgEvent&) {
+      if (revert_pending_) apply_revert();
+    });
+    tree.on_finalized([this](std::uint32_t b) { on_final_head(b); });
+  } else {
+    chain_->ledger().tree.on_finalized([this](std::uint32_t b) { on_block_final(b); });
+  }
   chain_->ledger().set_app_state([this] { return contract_->state_digest(); });
   if (bft_) bft_->on_evidence([this](const chain::DuplicateVoteEvidence& e) { on_evidence(e); });
   if (std::count(o_.censor.begin(), o_.censor.end(), 1) > 0)
@@ -1288,6 +1653,11 @@ void ContractCoordinator::finish_summary() {
       "contract: {} rounds finalized ({} failed, {} with a wrong result); token supply {}",
       contract_->finalized_rounds(), contract_->failed_rounds(), wrong_results_,
       contract_->tokens().total_supply()));
+  if (head_)
+    summary_.push_back(fmt::format(
+        "execute_on = head: {} reverts ({} blocks executed again), {} round transitions "
+        "reverted, {} wasted updates, {} retrained batches",
+        reverts_, reverted_blocks_, reverted_total_, wasted_total_, retrains_));
   summary_.push_back(fmt::format(
       "economy: client rewards {} (Gini {:.3f}), slashed {}; validator rewards {}, slashed {}; "
       "client return on stake {:.4f}",
@@ -1330,23 +1700,35 @@ void ContractCoordinator::finish_summary() {
       "update commitments: {:.1f} MB hashed with SHA-256 in {:.3f} s of task time ({:.0f} MB/s "
       "per core)",
       sha_bytes_ / 1e6, sha_seconds_, sha_seconds_ > 0 ? sha_bytes_ / 1e6 / sha_seconds_ : 0.0));
-  static const std::vector<core::ColumnSpec> kCols = {
-      {"rounds_finalized", core::ColumnType::kInt64},
-      {"rounds_failed", core::ColumnType::kInt64},
-      {"wrong_results", core::ColumnType::kInt64},
-      {"token_supply", core::ColumnType::kInt64},
-      {"client_rewards", core::ColumnType::kInt64},
-      {"client_slashed", core::ColumnType::kInt64},
-      {"validator_rewards", core::ColumnType::kInt64},
-      {"validator_slashed", core::ColumnType::kInt64},
-      {"reward_gini", core::ColumnType::kFloat64},
-      {"client_return_on_stake", core::ColumnType::kFloat64},
-      {"attacker_roi", core::ColumnType::kFloat64}};
-  sink_->table("/contract_summary", kCols)
-      .append(std::vector<core::Cell>{contract_->finalized_rounds(), contract_->failed_rounds(),
-                                      wrong_results_, contract_->tokens().total_supply(), cr, cs,
-                                      vr, vs, g, economy::return_on_stake(cr, cs, stake),
-                                      L_->adversary() ? attacker_roi_ : kNaN});
+  std::vector<core::ColumnSpec> cols = {{"rounds_finalized", core::ColumnType::kInt64},
+                                        {"rounds_failed", core::ColumnType::kInt64},
+                                        {"wrong_results", core::ColumnType::kInt64},
+                                        {"token_supply", core::ColumnType::kInt64},
+                                        {"client_rewards", core::ColumnType::kInt64},
+                                        {"client_slashed", core::ColumnType::kInt64},
+                                        {"validator_rewards", core::ColumnType::kInt64},
+                                        {"validator_slashed", core::ColumnType::kInt64},
+                                        {"reward_gini", core::ColumnType::kFloat64},
+                                        {"client_return_on_stake", core::ColumnType::kFloat64},
+                                        {"attacker_roi", core::ColumnType::kFloat64}};
+  std::vector<core::Cell> cells = {contract_->finalized_rounds(),
+                                   contract_->failed_rounds(),
+                                   wrong_results_,
+                                   contract_->tokens().total_supply(),
+                                   cr,
+                                   cs,
+                                   vr,
+                                   vs,
+                                   g,
+                                   economy::return_on_stake(cr, cs, stake),
+                                   L_->adversary() ? attacker_roi_ : kNaN};
+  if (head_) {
+    for (const char* c : {"reverts", "reverted_blocks", "reverted_rounds", "wasted_updates"})
+      cols.push_back({c, core::ColumnType::kInt64});
+    for (std::int64_t x : {reverts_, reverted_blocks_, reverted_total_, wasted_total_})
+      cells.emplace_back(x);
+  }
+  sink_->table("/contract_summary", cols).append(cells);
   sink_->flush();
 }
 
@@ -1364,7 +1746,12 @@ std::vector<scenario::ParamDoc> contract_param_docs() {
       {"storage", "string", "offchain", "",
        "'offchain': the update stays with its submitter and `replicas` validators, only its "
        "SHA-256 commitment goes on-chain; 'onchain': the update's bytes are call data"},
-      {"execute_on", "string", "final", "", "the contract executes finalized blocks"},
+      {"execute_on", "string", "final", "",
+       "'final': the validators execute each finalized block; 'head': each block when it joins "
+       "the main chain (optimistic, FLchain); a reorg restores the state at the common ancestor "
+       "and executes the new branch, reverting its round transitions (/rounds reverted_rounds) "
+       "and wasting the updates trained for an orphaned round opening (wasted_updates); needs "
+       "server.type = 'sgd', no [[attack]], no proposals, no record_updates"},
       {"replicas", "int", "2", "", "validators holding each off-chain update"},
       {"min_stake", "int", "100", "tokens", "bonded stake an identity needs to be selected"},
       {"stake", "table", "min_stake", "tokens",

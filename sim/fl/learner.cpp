@@ -606,6 +606,17 @@ void Learner::apply(std::span<const float> aggregate) {
 std::span<const float> Learner::last_aggregate() const {
   return impl_->aggregate;
 }
+Learner::GlobalState Learner::global_state() const {
+  return {impl_->snapshot, impl_->previous, impl_->version};
+}
+void Learner::restore_global(const GlobalState& s) {
+  Impl& im = *impl_;
+  if (!s.params) throw std::logic_error("Learner::restore_global: empty state");
+  im.global.assign(s.params->begin(), s.params->end());
+  im.snapshot = s.params;
+  im.previous = s.previous;
+  im.version = s.version;
+}
 nn::EvalResult Learner::evaluate(std::span<const float> params, const data::Dataset& set) {
   return impl_->evaluate(params, set);
 }

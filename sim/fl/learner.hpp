@@ -136,6 +136,16 @@ class Learner {
   // Applies a given aggregate with the server optimizer; a new version.
   void apply(std::span<const float> aggregate);
   std::span<const float> last_aggregate() const;
+  // The global model's state as of a version, for a coordinator that reverts applied versions
+  // (the contract under execute_on = "head" on a reorg): its parameters (the immutable
+  // snapshot, shared, not copied), version and the previous snapshot. The server optimizer's
+  // own state is not in it: that coordinator refuses stateful server optimizers.
+  struct GlobalState {
+    Snapshot params, previous;
+    std::int64_t version = 0;
+  };
+  GlobalState global_state() const;
+  void restore_global(const GlobalState& s);
 
   // Evaluations of the global model, or of any parameter vector (in fixed chunks, so sums are
   // the same for any thread count).
