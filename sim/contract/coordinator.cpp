@@ -24,6 +24,7 @@
 #include <deque>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -302,7 +303,9 @@ class ContractCoordinator final : public fl::Coordinator, public net::Receiver {
   std::int64_t reverted_row_ = 0, wasted_row_ = 0;  // since the previous /rounds row
   std::int64_t reverted_total_ = 0, wasted_total_ = 0, reverts_ = 0, reverted_blocks_ = 0;
   std::int64_t retrains_ = 0;
-  core::TableSink* openings_table_ = nullptr;  // /contract/openings
+  core::TableSink* openings_table_ = nullptr;   // /contract/openings
+  std::optional<core::RoundSummary> held_row_;  // the last round's row, until it is final
+  void emit_held_row(bool at_end);
   void on_main_head(std::uint32_t b, bool on);
   void on_final_head(std::uint32_t b);
   void apply_revert();
@@ -1283,8 +1286,28 @@ void ContractCoordinator::write_round(const RoundFinalized& f) {
   std::fill(std::begin(gas_by_op_), std::end(gas_by_op_), 0);
   bytes_onchain_ = bytes_offchain_ = 0;
   blocks_at_open_ = chain_->ledger().tree.size();
+  if (head_ && contract_->done()) {
+    // Under "head" the run goes on until this finalization is final: the last row waits, so
+    // that its blocks_produced also counts the blocks until then (every block in one row).
+    held_row_ = std::move(row);
+    return;
+  }
   sink_->on_round(row);
   sink_->flush();
+}
+
+void ContractCoordinator::emit_held_row(bool at_end) {
+  if (!held_row_) return;
+  if (at_end) {
+    const std::uint32_t size = chain_->ledger().tree.size();
+    for (auto& [name, v] : held_row_->metrics)
+      if (name == "blocks_produced")
+        v = std::get<std::int64_t>(v) + static_cast<std::int64_t>(size - blocks_at_open_);
+    blocks_at_open_ = size;
+  }
+  sink_->on_round(*held_row_);
+  sink_->flush();
+  held_row_.reset();
 }
 
 // ---------------------------------------------------------------------- execute_on = "head"
@@ -1472,6 +1495,7 @@ void ContractCoordinator::apply_revert() {
   reward_sum_ = std::move(t.reward_sum);
   slash_sum_ = std::move(t.slash_sum);
   done_block_ = t.done_block;
+  if (done_block_ == chain::kNoBlock) emit_held_row(false);  // the last round was reverted
   const chain::BlockTree& tree = chain_->ledger().tree;
   std::erase_if(pending_commits_, [&](const auto& pc) { return !tree.at(pc.first).on_main; });
   contract_->tokens().check_supply();  // the restored state conserves supply too
@@ -1494,6 +1518,7 @@ void ContractCoordinator::on_final_head(std::uint32_t b) {
   });
   for (std::uint32_t t : tree.at(b).txs) calls_.erase(chain_->ledger().txs[t].nonce);
   if (b == done_block_ && !done_) {
+    emit_held_row(true);
     done_ = true;
     chain_->engine().stop();
   }
@@ -1626,6 +1651,7 @@ void ContractCoordinator::run(core::RunSink& sink) {
     submit(reg, register_cost(gas_));
   }
   chain_->run(sink);
+  emit_held_row(true);
   write_records();
   finish_summary();
   if (!done_)

@@ -351,6 +351,10 @@ TEST_CASE("head on a forking PoW chain: reverted rounds, wasted updates, supply,
     CHECK(supply[i] == expect);
   }
   CHECK(static_cast<double>(sv("token_supply")) == expect);
+  // Every block is counted in one row (the last row waits until its finalization is final).
+  double produced = 0;
+  for (double x : h->column("blocks_produced")) produced += x;
+  CHECK(produced == static_cast<double>(blocks->rows.size() - 1));
   // The recorded ledger and commitments audit (commitments are written once their closing
   // block is final, so each is bound to a main-chain submission naming its opening).
   contract::RecordedTables t;
