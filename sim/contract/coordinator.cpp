@@ -26,8 +26,11 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <stdexcept>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <variant>
 
 #include <fmt/core.h>
 
@@ -1161,6 +1164,46 @@ void ContractCoordinator::on_finalized(const RoundFinalized& f) {
   }
 }
 
+namespace {
+
+// With validation = "vote" the learner's attack columns see only the updates the vote accepted
+// (it aggregates nothing else), so a rejected attacker vanished from them: detection_tpr was NaN
+// under a vote that rejects every attacker and malicious_submitted undercounted. The vote is
+// part of the defense (issue 10: "updates excluded or down-weighted"), so here every judged
+// update counts: submitted = the attackers among them, flagged = rejected by the vote or given
+// trust < 0.5 by the aggregation of the accepted ones (recovered from the learner's columns:
+// its flagged attackers = accepted attackers - malicious_included, its flagged honest updates =
+// detection_fpr x accepted honest ones, an exact count).
+void fold_vote_into_detection(core::RoundSummary& row, std::int64_t judged, std::int64_t mal,
+                              std::int64_t rejected, std::int64_t rejected_mal) {
+  if (row.find("malicious_submitted") == nullptr) return;  // no [[attack]]: no attack columns
+  auto at = [&row](std::string_view name) -> core::MetricValue& {
+    for (auto& [n, v] : row.metrics)
+      if (n == name) return v;
+    throw std::logic_error(fmt::format("round row has no column '{}'", name));
+  };
+  const std::int64_t pos_acc = mal - rejected_mal;
+  const std::int64_t neg_acc = (judged - mal) - (rejected - rejected_mal);
+  const double agg_fpr = row.get_double("detection_fpr");
+  const std::int64_t agg_included = std::get<std::int64_t>(at("malicious_included"));
+  const std::int64_t tp_acc = std::clamp<std::int64_t>(pos_acc - agg_included, 0, pos_acc);
+  const std::int64_t fp_acc =
+      std::isnan(agg_fpr) || neg_acc <= 0
+          ? 0
+          : std::clamp<std::int64_t>(std::llround(agg_fpr * static_cast<double>(neg_acc)), 0,
+                                     neg_acc);
+  const std::int64_t neg = judged - mal;
+  at("malicious_submitted") = mal;
+  at("malicious_included") = pos_acc - tp_acc;
+  at("detection_tpr") =
+      mal > 0 ? static_cast<double>(rejected_mal + tp_acc) / static_cast<double>(mal) : kNaN;
+  at("detection_fpr") =
+      neg > 0 ? static_cast<double>(rejected - rejected_mal + fp_acc) / static_cast<double>(neg)
+              : kNaN;
+}
+
+}  // namespace
+
 void ContractCoordinator::write_round(const RoundFinalized& f) {
   if (head_) ensure_trained();  // make_row reads the included updates' results
   const double now = chain_->engine().now().seconds();
@@ -1202,11 +1245,12 @@ void ContractCoordinator::write_round(const RoundFinalized& f) {
   row.add("equivocation_slashed", book.equivocation_slashed);
   evidence_round_ = 0;
   if (o_.validation_vote) {
+    const auto judged = static_cast<std::int64_t>(
+        std::count_if(parts_.begin(), parts_.end(),
+                      [](const Participant& p) { return p.included && p.available; }));
+    fold_vote_into_detection(row, judged, val_malicious_, val_rejected_, val_rejected_mal_);
     row.add("validation_evaluations", val_evals_);
-    row.add("validation_judged", static_cast<std::int64_t>(std::count_if(
-                                     parts_.begin(), parts_.end(), [](const Participant& p) {
-                                       return p.included && p.available;
-                                     })));
+    row.add("validation_judged", judged);
     row.add("validation_malicious", val_malicious_);
     row.add("validation_rejected", val_rejected_);
     row.add("validation_rejected_malicious", val_rejected_mal_);

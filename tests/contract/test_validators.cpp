@@ -268,6 +268,54 @@ TEST_CASE("validation vote: a malicious committee majority keeps the attackers' 
   CHECK(sum(v->column("validation_rejected_malicious")) == 0);
 }
 
+TEST_CASE("validation vote: the attack columns count the updates the vote rejected") {
+  // The vote is part of the defense: an update it rejects is a flagged update (issue 10,
+  // "excluded or down-weighted"). Under FedAvg (trust 1 for every aggregated update) the
+  // detection columns are then the vote's counts exactly, in every round. Two committees: an
+  // honest one (it rejects the attackers) and one with two colluders and a lazy member (they
+  // accept every attacker, test above), so both the flagged and the included paths are checked.
+  const std::string text = std::string(kScenario) + kPoison;
+  const std::vector<std::string> common = {"contract.validation=\"vote\"",
+                                           "simulation.rounds=8",
+                                           "rounds.per_round=10",
+                                           "rounds.train_eval_samples=2000",
+                                           "data.iid=true",
+                                           "training.epochs=3",
+                                           "training.lr=0.1"};
+  auto colluding = common;
+  colluding.push_back("contract.malicious_validators=[1,2]");
+  colluding.push_back("contract.lazy_validators=[3]");
+  for (const auto& sets : {common, colluding}) {
+    auto v = run(text, sets);
+    const auto judged = v->column("validation_judged");
+    const auto mal = v->column("validation_malicious");
+    const auto rej = v->column("validation_rejected");
+    const auto rej_mal = v->column("validation_rejected_malicious");
+    const auto submitted = v->column("malicious_submitted");
+    const auto included = v->column("malicious_included");
+    const auto tpr = v->column("detection_tpr");
+    const auto fpr = v->column("detection_fpr");
+    REQUIRE(sum(mal) > 0);
+    if (sets.size() == common.size())
+      REQUIRE(sum(rej_mal) > 0);  // the honest vote rejected attackers
+    else
+      REQUIRE(sum(rej_mal) == 0);  // the colluders kept them all
+    for (std::size_t i = 0; i < judged.size(); ++i) {
+      CAPTURE(i);
+      CHECK(submitted[i] == mal[i]);
+      CHECK(included[i] == mal[i] - rej_mal[i]);
+      if (mal[i] > 0)
+        CHECK(tpr[i] == doctest::Approx(rej_mal[i] / mal[i]));
+      else
+        CHECK(std::isnan(tpr[i]));
+      if (judged[i] > mal[i])
+        CHECK(fpr[i] == doctest::Approx((rej[i] - rej_mal[i]) / (judged[i] - mal[i])));
+      else
+        CHECK(std::isnan(fpr[i]));
+    }
+  }
+}
+
 TEST_CASE("validator attacks: bit-identical rounds for 1 and 2 threads") {
   const std::string text = std::string(kScenario) + kPoison;
   const std::vector<std::string> sets = {
