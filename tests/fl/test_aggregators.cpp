@@ -458,30 +458,40 @@ TEST_CASE("noise of norm_bound and flame: keyed by seed and round, of the config
   CHECK(std::sqrt(ss / double(dim - 1)) == doctest::Approx(0.2).epsilon(0.02));
 }
 
+// Inputs of the selection tests: 0 normal, 1 many ties, 2 sorted, 3 reversed, 4 normal with a
+// 1e30 outlier every 7th value, 5 constant.
+static std::vector<float> selection_input(int kind, std::size_t n, core::Rng& r) {
+  std::vector<float> v(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    switch (kind) {
+      case 0:
+        v[i] = static_cast<float>(r.normal());
+        break;
+      case 1:
+        v[i] = static_cast<float>(r.below(3));
+        break;
+      case 2:
+        v[i] = static_cast<float>(i);
+        break;
+      case 3:
+        v[i] = static_cast<float>(n - i);
+        break;
+      case 4:
+        v[i] = i % 7 == 0 ? 1e30f : static_cast<float>(r.normal());
+        break;
+      default:
+        v[i] = 7.0f;
+        break;
+    }
+  }
+  return v;
+}
+
 TEST_CASE("select_kth agrees with a full sort (ties, sorted, constant and random inputs)") {
   core::Rng r(14, "select");
   for (std::size_t n : {1, 2, 5, 33, 100, 257, 1000}) {
     for (int kind = 0; kind < 5; ++kind) {
-      std::vector<float> v(n);
-      for (std::size_t i = 0; i < n; ++i) {
-        switch (kind) {
-          case 0:
-            v[i] = static_cast<float>(r.normal());
-            break;
-          case 1:
-            v[i] = static_cast<float>(r.below(3));
-            break;  // many ties
-          case 2:
-            v[i] = static_cast<float>(i);
-            break;  // sorted
-          case 3:
-            v[i] = static_cast<float>(n - i);
-            break;  // reversed
-          default:
-            v[i] = 7.0f;
-            break;  // constant
-        }
-      }
+      const std::vector<float> v = selection_input(kind == 4 ? 5 : kind, n, r);
       auto sorted = v;
       std::sort(sorted.begin(), sorted.end());
       for (std::size_t k : {std::size_t{0}, n / 4, n / 2, n - 1}) {
@@ -500,29 +510,7 @@ TEST_CASE("kth_smallest, median_of and trimmed_mean_of agree with a full sort; i
   fl::aggs::SelectScratch s;
   for (std::size_t n : {1, 2, 3, 15, 16, 17, 47, 48, 49, 100, 257, 1000, 1001}) {
     for (int kind = 0; kind < 6; ++kind) {
-      std::vector<float> v(n);
-      for (std::size_t i = 0; i < n; ++i) {
-        switch (kind) {
-          case 0:
-            v[i] = static_cast<float>(r.normal());
-            break;
-          case 1:
-            v[i] = static_cast<float>(r.below(3));
-            break;  // many ties
-          case 2:
-            v[i] = static_cast<float>(i);
-            break;  // sorted
-          case 3:
-            v[i] = static_cast<float>(n - i);
-            break;  // reversed
-          case 4:
-            v[i] = i % 7 == 0 ? 1e30f : static_cast<float>(r.normal());
-            break;  // outliers
-          default:
-            v[i] = 7.0f;
-            break;  // constant
-        }
-      }
+      const std::vector<float> v = selection_input(kind, n, r);
       const auto orig = v;
       auto sorted = v;
       std::sort(sorted.begin(), sorted.end());
