@@ -20,6 +20,7 @@
 #include "sim/economy/registries.hpp"
 #include "sim/scenario/params.hpp"
 #include "sim/world/world.hpp"
+#include "tests/contract/sink_compare.hpp"
 
 using namespace ledgerfl;
 using namespace ledgerfl::contract;
@@ -107,12 +108,6 @@ void play_round(LearningContract& c, const RoundOpened& open, std::uint8_t& bloc
   c.execute_block(hb(block++), t, ptrs);
 }
 
-const core::MemorySink::Table* table(const core::MemorySink& s, const std::string& name) {
-  for (const auto& [n, t] : s.tables)
-    if (n == name) return t.get();
-  return nullptr;
-}
-
 std::size_t col(const core::MemorySink::Table& t, const std::string& name) {
   for (std::size_t i = 0; i < t.columns.size(); ++i)
     if (t.columns[i].name == name) return i;
@@ -127,34 +122,11 @@ bool has_metric(const core::MemorySink& s, const std::string& name) {
   return false;
 }
 
-template <class V>
-bool same_cells(const V& a, const V& b) {
-  if (a.index() != b.index()) return false;
-  if (const double* x = std::get_if<double>(&a)) {
-    const double y = std::get<double>(b);
-    return std::memcmp(x, &y, sizeof y) == 0;
-  }
-  return a == b;
-}
-
+using testing::table;
 bool same_results(const core::MemorySink& a, const core::MemorySink& b) {
-  if (a.rounds.size() != b.rounds.size()) return false;
-  for (std::size_t i = 0; i < a.rounds.size(); ++i) {
-    const auto& x = a.rounds[i].metrics;
-    const auto& y = b.rounds[i].metrics;
-    if (x.size() != y.size()) return false;
-    for (std::size_t k = 0; k < x.size(); ++k)
-      if (x[k].first != y[k].first || !same_cells(x[k].second, y[k].second)) return false;
-  }
-  for (const char* t : {"/clients", "/ledger/blocks", "/ledger/txs", "/contract_summary",
-                        "/contract/openings", "/contract/commitments"}) {
-    const auto *p = table(a, t), *q = table(b, t);
-    if (!p || !q || p->rows.size() != q->rows.size()) return false;
-    for (std::size_t i = 0; i < p->rows.size(); ++i)
-      for (std::size_t k = 0; k < p->rows[i].size(); ++k)
-        if (!same_cells(p->rows[i][k], q->rows[i][k])) return false;
-  }
-  return true;
+  return testing::same_results(a, b,
+                               {"/clients", "/ledger/blocks", "/ledger/txs", "/contract_summary",
+                                "/contract/openings", "/contract/commitments"});
 }
 
 // A PoW chain that forks often: 4 miners, 2 s mean block interval, 3 s between validators
